@@ -1,0 +1,1 @@
+"""ETL that keeps the Elasticsearch read model equal to the PostgreSQL catalogue."""
