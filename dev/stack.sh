@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The native dev stack: every part of the topology as a plain process on
+# loopback, state and logs under $STACK_DIR. `up` is idempotent: a part that is
+# already healthy is left alone. Installs what a fresh Debian 12 machine lacks.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export STACK_DIR=${STACK_DIR:-$ROOT/.stack}
+export PG_PORT=${PG_PORT:-5432} REDIS_PORT=${REDIS_PORT:-6379} ES_PORT=${ES_PORT:-9200}
+export GRPC_PORT=${GRPC_PORT:-50051} ENVOY_PORT=${ENVOY_PORT:-8080} ENVOY_ADMIN_PORT=${ENVOY_ADMIN_PORT:-9901}
+export PG_DB=${PG_DB:-movies} PG_USER=${PG_USER:-movies} PG_PASSWORD=${PG_PASSWORD:-movies}
+export POSTGRES_DSN=${POSTGRES_DSN:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+export ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:$ES_PORT}
+VENV=$ROOT/.venv
+LOGS=$STACK_DIR/logs RUN=$STACK_DIR/run
+mkdir -p "$LOGS" "$RUN"
+
+log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+# wait_for NAME SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$name not healthy after ${secs}s (logs: $LOGS)"
+    sleep 0.3
+  done
+}
+
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# start_bg NAME CMD...: runs CMD detached, logs to $LOGS/NAME.log, pid in $RUN/NAME.pid.
+# The subshell exits at once, so CMD is re-parented to init before it starts:
+# Envoy asks for SIGTERM when its parent dies, and this script's parent does.
+start_bg() {
+  local name=$1; shift
+  ( setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null & echo $! >"$RUN/$name.pid" )
+}
+
+stop_pid() {
+  local name=$1 pidf=$RUN/$1.pid
+  [ -f "$pidf" ] || return 0
+  local pid; pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidf"
+  log "$name stopped"
+}
+
+apt_install() {
+  log "installing $* from Debian"
+  if [ ! -f "$STACK_DIR/.apt-updated" ]; then apt-get update -qq && touch "$STACK_DIR/.apt-updated"; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$LOGS/apt.log" 2>&1
+}
+
+ensure_tools() {
+  local pkgs=()
+  pg_bin >/dev/null 2>&1 || pkgs+=(postgresql)
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
+  command -v java >/dev/null || pkgs+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null || pkgs+=(maven)
+  [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+  if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
+    command -v uv >/dev/null || python3 -m pip install -q uv
+    log "creating the virtual environment from uv.lock"
+    uv sync --frozen -q && touch "$VENV/.synced"
+  fi
+  if [ ! -f gen/descriptors.pb ] || [ -n "$(find protos -newer gen/descriptors.pb -name '*.proto')" ]; then
+    ./dev/gen.sh >/dev/null
+  fi
+}
+
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }; done
+  return 1
+}
+
+# PostgreSQL refuses to run as root: run it as the `postgres` system user.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_up() {
+  local bin data=$STACK_DIR/postgres
+  bin=$(pg_bin)
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then log "postgres already up on :$PG_PORT"; else
+    if [ ! -f "$data/PG_VERSION" ]; then
+      mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres: "$data" "$LOGS"
+      as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log"
+    fi
+    [ "$(id -u)" = 0 ] && { touch "$LOGS/postgres.log"; chown postgres: "$LOGS/postgres.log"; }
+    as_pg "$bin/pg_ctl" -D "$data" -l "$LOGS/postgres.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on" start >/dev/null
+    wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+    log "postgres started on :$PG_PORT"
+  fi
+  local psql=("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "create role \"$PG_USER\" login password '$PG_PASSWORD'"
+  fi
+  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_database where datname='$PG_DB'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "create database \"$PG_DB\" owner \"$PG_USER\""
+  fi
+}
+
+pg_down() {
+  local bin; bin=$(pg_bin) || return 0
+  [ -f "$STACK_DIR/postgres/postmaster.pid" ] || return 0
+  as_pg "$bin/pg_ctl" -D "$STACK_DIR/postgres" -m fast -w stop >/dev/null 2>&1 || true
+  log "postgres stopped"
+}
+
+redis_up() {
+  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then log "redis already up on :$REDIS_PORT"; return; fi
+  mkdir -p "$STACK_DIR/redis"
+  start_bg redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STACK_DIR/redis" \
+    --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy allkeys-lru
+  wait_for redis 20 sh -c "redis-cli -p $REDIS_PORT ping | grep -q PONG"
+  log "redis started on :$REDIS_PORT"
+}
+
+es_up() { ./dev/elasticsearch/es.sh start; }
+es_down() { ./dev/elasticsearch/es.sh stop || true; }
+
+grpc_healthy() { "$VENV/bin/python" -m content_api.healthcheck --port "$GRPC_PORT" --timeout 1; }
+
+api_up() {
+  if pid_alive content-api && grpc_healthy >/dev/null 2>&1; then log "content-api already up on :$GRPC_PORT"; return; fi
+  stop_pid content-api
+  start_bg content-api "$VENV/bin/content-api"
+  wait_for content-api 60 grpc_healthy
+  log "content-api (gRPC) started on :$GRPC_PORT"
+}
+
+envoy_up() {
+  local cfg=$STACK_DIR/envoy/envoy.yaml
+  mkdir -p "$STACK_DIR/envoy"
+  "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
+  if pid_alive envoy && cmp -s "$cfg" "$RUN/envoy.applied.yaml" \
+     && curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready" >/dev/null; then
+    log "envoy already up on :$ENVOY_PORT"; return
+  fi
+  stop_pid envoy
+  "$VENV/bin/envoy" --mode validate -c "$cfg" >>"$LOGS/envoy.log" 2>&1 || die "envoy config invalid (see $LOGS/envoy.log)"
+  start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-7}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
+  cp "$cfg" "$RUN/envoy.applied.yaml"
+  wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
+  log "envoy started: REST on :$ENVOY_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"
+}
+
+etl_up() {
+  "$VENV/bin/etl" migrate
+  "$VENV/bin/etl" seed
+  if pid_alive etl; then log "etl already running"; return; fi
+  start_bg etl "$VENV/bin/etl" run
+  log "etl (continuous) started"
+}
+
+summary() {
+  cat <<EOS
+
+  REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
+  gRPC             127.0.0.1:$GRPC_PORT  (reflection + grpc.health.v1)
+  Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT
+  Elasticsearch    $ELASTICSEARCH_URL
+  PostgreSQL       $POSTGRES_DSN
+  Redis            $REDIS_URL
+  state and logs   $STACK_DIR
+EOS
+}
+
+cmd_up() {
+  ensure_tools
+  pg_up; redis_up; es_up
+  [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
+  api_up; envoy_up
+  summary
+}
+
+cmd_down() {
+  stop_pid envoy; stop_pid content-api; stop_pid etl
+  stop_pid redis; es_down; pg_down
+}
+
+# Single parts, for tests that stop and start one backend.
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  tools) ensure_tools ;;
+  start) shift; for p in "$@"; do "${p//-/_}_up"; done ;;
+  stop) shift; for p in "$@"; do case $p in postgres) pg_down ;; elasticsearch|es) es_down ;; *) stop_pid "$p" ;; esac; done ;;
+  env) summary ;;
+  *) echo "usage: $0 up|down|tools|start PART...|stop PART...|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,151 @@
+"""Cache adapter: serialized responses in Redis, versioned by the ETL's signal.
+
+Every key embeds the catalogue version the ETL bumps after each batch it has
+written (and refreshed) in Elasticsearch. A bump makes every older entry
+unreachable at once, so staleness is bounded by how fast the new version
+reaches us (pub/sub: milliseconds; polling fallback: `cache_version_poll_seconds`),
+not by the TTL. The TTL only reclaims memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+class CachePort(Protocol):
+    """What the service layer needs from a cache."""
+
+    def version(self) -> str | None:
+        """The current catalogue version, or None when the cache must be bypassed."""
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes) -> None: ...
+
+
+class CacheStats:
+    """Counters the tests and logs read; cheap enough for the hot path."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+        self.version_changes = 0
+
+
+class RedisCache:
+    """A cache that never fails a request: Redis errors turn into misses.
+
+    After an error the cache stays bypassed for `retry_after` seconds, so a dead
+    Redis costs one failed attempt per interval rather than one per request.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        ttl_seconds: int,
+        version_key: str,
+        channel: str,
+        poll_seconds: float,
+        retry_after_seconds: float,
+    ) -> None:
+        self._redis = client
+        self._ttl = ttl_seconds
+        self._version_key = version_key
+        self._channel = channel
+        self._poll = poll_seconds
+        self._retry_after = retry_after_seconds
+        self._version: str | None = None
+        self._down_until = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stats = CacheStats()
+
+    def version(self) -> str | None:
+        if self._version is None or time.monotonic() < self._down_until:
+            return None
+        return self._version
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value: bytes | None = await self._redis.get(key)
+        except (RedisError, OSError) as exc:
+            self._failed("get", exc)
+            return None
+        if value is None:
+            self.stats.misses += 1
+        else:
+            self.stats.hits += 1
+        return value
+
+    async def set(self, key: str, value: bytes) -> None:
+        try:
+            await self._redis.set(key, value, ex=self._ttl)
+        except (RedisError, OSError) as exc:
+            self._failed("set", exc)
+
+    async def start(self) -> None:
+        """Reads the version once, then follows it by pub/sub and by polling."""
+        await self._refresh_version()
+        self._tasks = [
+            asyncio.create_task(self._poll_loop(), name="cache-version-poll"),
+            asyncio.create_task(self._subscribe_loop(), name="cache-version-sub"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._redis.aclose()
+
+    def _set_version(self, version: str) -> None:
+        if version != self._version:
+            log.info("catalogue version changed", extra={"version": version})
+            self.stats.version_changes += 1
+            self._version = version
+
+    async def _refresh_version(self) -> None:
+        try:
+            raw = await self._redis.get(self._version_key)
+        except (RedisError, OSError) as exc:
+            self._failed("version", exc)
+            return
+        self._down_until = 0.0
+        self._set_version(raw.decode() if raw is not None else "0")
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll)
+            await self._refresh_version()
+
+    async def _subscribe_loop(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            data = message["data"]
+                            self._set_version(data.decode() if isinstance(data, bytes) else str(data))
+            except (RedisError, OSError) as exc:
+                self._failed("subscribe", exc)
+                await asyncio.sleep(self._retry_after)
+
+    def _failed(self, op: str, exc: BaseException) -> None:
+        self.stats.errors += 1
+        now = time.monotonic()
+        if now >= self._down_until:
+            log.warning("redis unavailable, serving from elasticsearch", extra={"op": op, "error": repr(exc)[:200]})
+        self._down_until = now + self._retry_after
+        # The version may have moved while we could not hear about it.
+        self._version = None

@@ -1,0 +1,171 @@
+"""Search adapter: the read model in Elasticsearch behind a small interface."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import elasticsearch
+from elasticsearch import AsyncElasticsearch
+
+from content_api.domain.errors import BackendUnavailableError
+from content_api.domain.models import FilmSort, Page
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+_FILM_SUMMARY_FIELDS = ["id", "title", "imdb_rating"]
+_PERSON_ROLE_FIELDS = ("actors.id", "writers.id", "directors.id")
+_SORTS: dict[FilmSort, list[dict[str, Any]]] = {
+    FilmSort.RATING_DESC: [{"imdb_rating": {"order": "desc", "missing": "_last"}}],
+    FilmSort.RATING_ASC: [{"imdb_rating": {"order": "asc", "missing": "_last"}}],
+    FilmSort.TITLE_ASC: [{"title.raw": "asc"}],
+    FilmSort.TITLE_DESC: [{"title.raw": "desc"}],
+}
+# A stable tie-breaker so that pages never overlap or skip.
+_TIE_BREAK = {"id": "asc"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """One page of documents and the number of all matches."""
+
+    total: int
+    docs: list[Doc]
+
+
+class SearchPort(Protocol):
+    """What the service layer needs from the search engine."""
+
+    async def get_film(self, film_id: str) -> Doc | None: ...
+    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits: ...
+    async def search_films(self, query: str, page: Page) -> Hits: ...
+    async def get_genre(self, genre_id: str) -> Doc | None: ...
+    async def list_genres(self, page: Page) -> Hits: ...
+    async def get_person(self, person_id: str) -> Doc | None: ...
+    async def search_persons(self, query: str, page: Page) -> Hits: ...
+    async def list_person_films(self, person_id: str, page: Page) -> Hits: ...
+
+
+class ElasticsearchSearch:
+    """Queries the `movies`, `genres` and `persons` aliases the ETL maintains.
+
+    User text only ever reaches `multi_match`, which analyses it as text: no
+    query-string syntax, so input can neither fail a query nor widen it.
+    """
+
+    def __init__(self, es: AsyncElasticsearch, index_prefix: str = "") -> None:
+        self._es = es
+        self._movies = f"{index_prefix}movies"
+        self._genres = f"{index_prefix}genres"
+        self._persons = f"{index_prefix}persons"
+
+    async def get_film(self, film_id: str) -> Doc | None:
+        return await self._get(self._movies, film_id)
+
+    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits:
+        query: dict[str, Any] = (
+            {"term": {"genres.id": genre_id}} if genre_id else {"match_all": {}}
+        )
+        return await self._search(
+            self._movies, query, page, [*_SORTS[sort], _TIE_BREAK], _FILM_SUMMARY_FIELDS
+        )
+
+    async def search_films(self, query: str, page: Page) -> Hits:
+        match = {
+            "multi_match": {
+                "query": query,
+                "fields": ["title^3", "title.ru^3", "description", "description.ru"],
+                "fuzziness": "AUTO",
+                "prefix_length": 1,
+                "operator": "and",
+            }
+        }
+        return await self._search(
+            self._movies, match, page, ["_score", _TIE_BREAK], _FILM_SUMMARY_FIELDS
+        )
+
+    async def get_genre(self, genre_id: str) -> Doc | None:
+        return await self._get(self._genres, genre_id)
+
+    async def list_genres(self, page: Page) -> Hits:
+        return await self._search(
+            self._genres, {"match_all": {}}, page, [{"name.raw": "asc"}, _TIE_BREAK], None
+        )
+
+    async def get_person(self, person_id: str) -> Doc | None:
+        return await self._get(self._persons, person_id)
+
+    async def search_persons(self, query: str, page: Page) -> Hits:
+        match = {
+            "match": {
+                "full_name": {
+                    "query": query,
+                    "fuzziness": "AUTO",
+                    "prefix_length": 1,
+                    "operator": "and",
+                }
+            }
+        }
+        return await self._search(
+            self._persons, match, page, ["_score", {"full_name.raw": "asc"}, _TIE_BREAK], None
+        )
+
+    async def list_person_films(self, person_id: str, page: Page) -> Hits:
+        query = {
+            "bool": {
+                "should": [{"term": {field: person_id}} for field in _PERSON_ROLE_FIELDS],
+                "minimum_should_match": 1,
+            }
+        }
+        return await self._search(
+            self._movies,
+            query,
+            page,
+            [*_SORTS[FilmSort.RATING_DESC], _TIE_BREAK],
+            _FILM_SUMMARY_FIELDS,
+        )
+
+    async def _get(self, index: str, doc_id: str) -> Doc | None:
+        try:
+            resp = await self._es.get(index=index, id=doc_id)
+        except elasticsearch.NotFoundError:
+            return None
+        except (elasticsearch.TransportError, elasticsearch.ApiError) as exc:
+            raise _unavailable(exc) from exc
+        source: Doc = resp["_source"]
+        return source
+
+    async def _search(
+        self,
+        index: str,
+        query: dict[str, Any],
+        page: Page,
+        sort: list[Any],
+        fields: list[str] | None,
+    ) -> Hits:
+        try:
+            resp = await self._es.search(
+                index=index,
+                query=query,
+                sort=sort,
+                from_=page.offset,
+                size=page.size,
+                track_total_hits=True,
+                source_includes=fields,
+            )
+        except elasticsearch.NotFoundError:
+            # No index yet (a fresh machine before the first ETL pass): an empty catalogue.
+            return Hits(0, [])
+        except (elasticsearch.TransportError, elasticsearch.ApiError) as exc:
+            raise _unavailable(exc) from exc
+        hits = resp["hits"]
+        return Hits(int(hits["total"]["value"]), [h["_source"] for h in hits["hits"]])
+
+
+def _unavailable(exc: Exception) -> BackendUnavailableError:
+    """Logs the backend's own words; the client gets a generic message only."""
+    log.warning("elasticsearch failed", extra={"error": repr(exc)[:300]})
+    return BackendUnavailableError()

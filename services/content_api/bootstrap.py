@@ -1,0 +1,65 @@
+"""Wires adapters into the service layer in one place (clients built at start-up)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from elasticsearch import AsyncElasticsearch
+
+from content_api.adapters.cache import RedisCache
+from content_api.adapters.search import ElasticsearchSearch
+from content_api.config import Settings
+from content_api.domain.models import PageLimits
+from content_api.service_layer.catalog import CatalogService
+
+
+@dataclass
+class App:
+    """Everything a running server holds; closed together on shutdown."""
+
+    settings: Settings
+    catalog: CatalogService
+    cache: RedisCache
+    es: AsyncElasticsearch
+
+
+@asynccontextmanager
+async def build_app(settings: Settings) -> AsyncIterator[App]:
+    es = AsyncElasticsearch(
+        settings.elasticsearch_url,
+        request_timeout=settings.es_timeout_seconds,
+        max_retries=1,
+        retry_on_timeout=False,
+        connections_per_node=settings.es_max_connections,
+    )
+    redis_client = aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+        max_connections=settings.redis_max_connections,
+        health_check_interval=30,
+    )
+    cache = RedisCache(
+        redis_client,
+        ttl_seconds=settings.cache_ttl_seconds,
+        version_key=settings.cache_version_key,
+        channel=settings.cache_channel,
+        poll_seconds=settings.cache_version_poll_seconds,
+        retry_after_seconds=settings.cache_retry_after_seconds,
+    )
+    catalog = CatalogService(
+        ElasticsearchSearch(es, settings.es_index_prefix),
+        cache,
+        PageLimits(settings.default_page_size, settings.max_page_size, settings.max_result_window),
+        settings.max_query_length,
+        settings.cache_key_prefix,
+    )
+    await cache.start()
+    try:
+        yield App(settings, catalog, cache, es)
+    finally:
+        await cache.close()
+        await es.close()

@@ -1,0 +1,44 @@
+"""Settings of the content API, read once from environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of the gRPC server; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(50051, ge=1, le=65535)
+    grpc_max_concurrent_rpcs: int = Field(1000, ge=1)
+
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    es_index_prefix: str = ""
+    es_timeout_seconds: float = Field(2.0, gt=0)
+    es_max_connections: int = Field(32, ge=1)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = Field(0.25, gt=0)
+    redis_max_connections: int = Field(64, ge=1)
+    cache_ttl_seconds: int = Field(300, ge=1)
+    cache_key_prefix: str = "content:v1"
+    cache_version_key: str = "content:catalog_version"
+    cache_channel: str = "content:catalog_changed"
+    cache_version_poll_seconds: float = Field(1.0, gt=0)
+    cache_retry_after_seconds: float = Field(1.0, gt=0)
+    # How long Envoy's edge cache may serve a response without asking us again.
+    http_cache_max_age_seconds: int = Field(1, ge=0)
+
+    request_deadline_seconds: float = Field(3.0, gt=0)
+    shutdown_grace_seconds: float = Field(5.0, ge=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    default_page_size: int = Field(50, ge=1)
+    max_page_size: int = Field(100, ge=1)
+    max_result_window: int = Field(10_000, ge=1)
+    max_query_length: int = Field(256, ge=1)

@@ -1,0 +1,192 @@
+"""gRPC entrypoint: thin handlers, error mapping, health and reflection.
+
+Handlers are registered by hand rather than through the generated servicer
+base classes so that responses can be the cached bytes themselves (identity
+serializer): a cache hit never re-encodes a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from content_api.domain.errors import (
+    BackendUnavailableError,
+    DomainError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from content_api.logging_setup import request_id
+from content_api.service_layer.catalog import CatalogService
+from movies.v1 import film_service_pb2, genre_service_pb2, person_service_pb2
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req", bound=Message)
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[bytes]]
+
+_STATUS: dict[type[DomainError], grpc.StatusCode] = {
+    InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFoundError: grpc.StatusCode.NOT_FOUND,
+    BackendUnavailableError: grpc.StatusCode.UNAVAILABLE,
+}
+
+SERVICE_NAMES = tuple(
+    f.services_by_name[name].full_name
+    for f, name in (
+        (film_service_pb2.DESCRIPTOR, "FilmService"),
+        (genre_service_pb2.DESCRIPTOR, "GenreService"),
+        (person_service_pb2.DESCRIPTOR, "PersonService"),
+    )
+)
+
+
+def _opt(msg: Message, field: str) -> int | None:
+    """proto3 `optional`: None when the client did not send the field."""
+    return getattr(msg, field) if msg.HasField(field) else None
+
+
+class RpcRunner:
+    """Wraps every handler: request id, deadline, domain error → status code, cache headers."""
+
+    def __init__(self, deadline_seconds: float, http_cache_max_age: int) -> None:
+        self._deadline = deadline_seconds
+        self._cache_metadata = (
+            (("cache-control", f"public, max-age={http_cache_max_age}"),)
+            if http_cache_max_age > 0
+            else None
+        )
+
+    def wrap(self, name: str, call: Callable[[Any], Awaitable[bytes]]) -> Handler:
+        async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+            rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
+            token = request_id.set(str(rid))
+            started = time.perf_counter()
+            remaining = context.time_remaining()
+            timeout = self._deadline if remaining is None else min(self._deadline, remaining)
+            try:
+                async with asyncio.timeout(timeout):
+                    payload = await call(request)
+            except DomainError as exc:
+                code = _STATUS[type(exc)]
+                log.info("rpc failed", extra={"rpc": name, "code": code.name, "why": exc.message})
+                await context.abort(code, exc.message)
+            except grpc.aio.AbortError:
+                raise
+            except TimeoutError:
+                log.warning("rpc deadline exceeded", extra={"rpc": name, "timeout_s": timeout})
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE, "the catalogue did not answer in time; retry later"
+                )
+            except Exception:
+                log.exception("rpc crashed", extra={"rpc": name})
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                request_id.reset(token)
+            if self._cache_metadata is not None:
+                await context.send_initial_metadata(self._cache_metadata)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("rpc ok", extra={"rpc": name, "ms": round((time.perf_counter() - started) * 1000, 2)})
+            return payload
+
+        return handler
+
+
+def _unary(handler: Handler, request_type: type[Message]) -> grpc.RpcMethodHandler[Any, Any]:
+    return grpc.unary_unary_rpc_method_handler(
+        handler,
+        request_deserializer=request_type.FromString,
+        response_serializer=bytes,
+    )
+
+
+def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.GenericRpcHandler]:
+    """The three services, each method a thin call into the service layer."""
+    f, g, p = film_service_pb2, genre_service_pb2, person_service_pb2
+    films = {
+        "ListFilms": _unary(
+            runner.wrap(
+                "ListFilms",
+                lambda r: catalog.list_films(
+                    r.sort, r.genre_id, _opt(r, "page_number"), _opt(r, "page_size")
+                ),
+            ),
+            f.ListFilmsRequest,
+        ),
+        "SearchFilms": _unary(
+            runner.wrap(
+                "SearchFilms",
+                lambda r: catalog.search_films(r.query, _opt(r, "page_number"), _opt(r, "page_size")),
+            ),
+            f.SearchFilmsRequest,
+        ),
+        "GetFilm": _unary(
+            runner.wrap("GetFilm", lambda r: catalog.get_film(r.film_id)), f.GetFilmRequest
+        ),
+    }
+    genres = {
+        "ListGenres": _unary(
+            runner.wrap(
+                "ListGenres",
+                lambda r: catalog.list_genres(_opt(r, "page_number"), _opt(r, "page_size")),
+            ),
+            g.ListGenresRequest,
+        ),
+        "GetGenre": _unary(
+            runner.wrap("GetGenre", lambda r: catalog.get_genre(r.genre_id)), g.GetGenreRequest
+        ),
+    }
+    persons = {
+        "SearchPersons": _unary(
+            runner.wrap(
+                "SearchPersons",
+                lambda r: catalog.search_persons(r.query, _opt(r, "page_number"), _opt(r, "page_size")),
+            ),
+            p.SearchPersonsRequest,
+        ),
+        "GetPerson": _unary(
+            runner.wrap("GetPerson", lambda r: catalog.get_person(r.person_id)), p.GetPersonRequest
+        ),
+        "ListPersonFilms": _unary(
+            runner.wrap(
+                "ListPersonFilms",
+                lambda r: catalog.list_person_films(
+                    r.person_id, _opt(r, "page_number"), _opt(r, "page_size")
+                ),
+            ),
+            p.ListPersonFilmsRequest,
+        ),
+    }
+    return [
+        grpc.method_handlers_generic_handler(name, methods)
+        for name, methods in zip(SERVICE_NAMES, (films, genres, persons), strict=True)
+    ]
+
+
+def add_health_and_reflection(server: grpc.aio.Server) -> health.aio.HealthServicer:
+    """grpcurl and load balancers work without the proto files."""
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    return servicer
+
+
+async def set_serving(servicer: health.aio.HealthServicer, serving: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for name in ("", *SERVICE_NAMES):
+        await servicer.set(name, status)

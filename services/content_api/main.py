@@ -1,0 +1,59 @@
+"""Runs the gRPC server: uvloop, graceful shutdown on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+import uvloop
+
+from content_api.bootstrap import build_app
+from content_api.config import Settings
+from content_api.entrypoints.grpc_server import (
+    RpcRunner,
+    add_health_and_reflection,
+    generic_handlers,
+    set_serving,
+)
+from content_api.logging_setup import configure
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    """Serves until SIGTERM; then reports NOT_SERVING and lets in-flight calls finish."""
+    async with build_app(settings) as app:
+        server = grpc.aio.server(
+            maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
+        )
+        runner = RpcRunner(settings.request_deadline_seconds, settings.http_cache_max_age_seconds)
+        server.add_generic_rpc_handlers(generic_handlers(app.catalog, runner))
+        health = add_health_and_reflection(server)
+        address = f"{settings.grpc_host}:{settings.grpc_port}"
+        server.add_insecure_port(address)
+        await server.start()
+        await set_serving(health, True)
+        log.info("serving", extra={"address": address})
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
+        await set_serving(health, False)
+        await server.stop(settings.shutdown_grace_seconds)
+
+
+def main() -> None:
+    settings = Settings()
+    configure(settings.log_level, settings.log_json)
+    uvloop.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
