@@ -64,6 +64,8 @@ ensure_tools() {
   command -v redis-server >/dev/null || pkgs+=(redis-server)
   command -v java >/dev/null || pkgs+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
+  command -v docker-compose >/dev/null || pkgs+=(docker-compose)
+  command -v npm >/dev/null || pkgs+=(npm)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
   if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
     command -v uv >/dev/null || python3 -m pip install -q uv
@@ -73,6 +75,7 @@ ensure_tools() {
   if [ ! -f gen/descriptors.pb ] || [ -n "$(find protos -newer gen/descriptors.pb -name '*.proto')" ]; then
     ./dev/gen.sh >/dev/null
   fi
+  [ -x dev/tools/node_modules/.bin/buf ] || (cd dev/tools && npm ci --no-audit --no-fund --silent)
 }
 
 pg_bin() {

@@ -1,0 +1,181 @@
+"""Shared fixtures: the tests' own API server and Envoy over the real backends.
+
+The dev stack (`make up`) provides PostgreSQL, Redis and Elasticsearch. Tests
+of the API start their own gRPC server and Envoy on free ports, reading their
+own indices (prefix `test_api_`) through a TCP proxy (to cut or slow
+Elasticsearch) and caching in their own Redis (to stop it), so they can break
+things without disturbing the dev stack.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import grpc
+import httpx
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+from elasticsearch import AsyncElasticsearch
+
+from tests.support import catalog
+from tests.support.procs import VENV_BIN, Proc, free_port, port_open, python, wait_until
+from tests.support.tcp_proxy import TcpProxy
+
+ES_URL = os.environ.get("ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}")
+ES_PORT = int(ES_URL.rsplit(":", 1)[1].rstrip("/"))
+TEST_PREFIX = "test_api_"
+VERSION_KEY = "test:catalog_version"
+CHANNEL = "test:catalog_changed"
+DEADLINE_S = 1.5
+
+
+@dataclass
+class ApiServer:
+    """The tests' gRPC server and how to reach or restart it."""
+
+    proc: Proc
+    port: int
+    env: dict[str, str]
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        self.proc.stop(signal.SIGTERM)
+        self.proc = Proc(self.proc.name, self.proc.args, self.env).start()
+        wait_until(lambda: _healthy(self.port), 30, "content-api")
+
+
+def _healthy(port: int) -> bool:
+    import subprocess
+
+    return (
+        subprocess.run(
+            python("-m", "content_api.healthcheck", "--port", str(port)),
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def es() -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(ES_URL, request_timeout=30)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def test_redis() -> Iterator[Proc]:
+    port = free_port()
+    proc = Proc(
+        "test-redis",
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    )
+    proc.port = port  # type: ignore[attr-defined]
+    proc.start()
+    wait_until(lambda: port_open(port), 10, "test redis")
+    yield proc
+    proc.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis_client(test_redis: Proc) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis(port=test_redis.port)  # type: ignore[attr-defined]
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def es_proxy() -> Iterator[TcpProxy]:
+    proxy = TcpProxy(free_port(), ES_PORT).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def loaded_catalog(es: AsyncElasticsearch) -> None:
+    await catalog.load(es, TEST_PREFIX)
+
+
+@pytest.fixture(scope="session")
+def api(loaded_catalog: None, test_redis: Proc, es_proxy: TcpProxy) -> Iterator[ApiServer]:
+    port = free_port()
+    env = {
+        "GRPC_PORT": str(port),
+        "ELASTICSEARCH_URL": f"http://127.0.0.1:{es_proxy.listen_port}",
+        "ES_INDEX_PREFIX": TEST_PREFIX,
+        "ES_TIMEOUT_SECONDS": "1.0",
+        "REQUEST_DEADLINE_SECONDS": str(DEADLINE_S),
+        "REDIS_URL": f"redis://127.0.0.1:{test_redis.port}/0",  # type: ignore[attr-defined]
+        "CACHE_VERSION_KEY": VERSION_KEY,
+        "CACHE_CHANNEL": CHANNEL,
+        "CACHE_VERSION_POLL_SECONDS": "0.5",
+        "CACHE_RETRY_AFTER_SECONDS": "0.5",
+        "LOG_LEVEL": "INFO",
+    }
+    server = ApiServer(Proc("test-content-api", [str(VENV_BIN / "content-api")], env).start(), port, env)
+    wait_until(lambda: _healthy(port), 30, "content-api")
+    yield server
+    server.proc.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def channel(api: ApiServer) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(api.target) as ch:
+        yield ch
+
+
+@dataclass
+class Edge:
+    proc: Proc
+    port: int
+    admin_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def edge(api: ApiServer) -> Iterator[Edge]:
+    import subprocess
+
+    from tests.support.procs import LOG_DIR, ROOT
+
+    port, admin = free_port(), free_port()
+    cfg = LOG_DIR / "envoy-test.yaml"
+    env = {
+        **os.environ,
+        "ENVOY_PORT": str(port),
+        "ENVOY_ADMIN_PORT": str(admin),
+        "GRPC_UPSTREAMS": api.target,
+        "ENVOY_ROUTE_TIMEOUT": "5s",
+        "DOCS_DIR": str(ROOT / "gen" / "docs"),
+    }
+    subprocess.run(
+        python(str(ROOT / "envoy" / "render.py"), "--descriptor", str(ROOT / "gen" / "descriptors.pb"),
+               "--out", str(cfg)),
+        env=env, check=True,
+    )
+    proc = Proc(
+        "test-envoy",
+        [str(VENV_BIN / "envoy"), "-c", str(cfg), "--base-id", str(random.randint(100, 10_000)),
+         "--log-level", "warning", "--concurrency", "1"],
+    ).start()
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{admin}/ready").status_code == 200, 30, "envoy")
+    yield Edge(proc, port, admin)
+    proc.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(edge: Edge) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=edge.url, timeout=10) as client:
+        yield client
