@@ -1,0 +1,155 @@
+"""Cache behaviour and failing backends, against the real Redis and Elasticsearch."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+import uuid
+
+import grpc
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from elasticsearch import AsyncElasticsearch
+
+from movies.v1 import film_service_pb2 as fpb, film_service_pb2_grpc as fgrpc
+from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY, ApiServer
+from tests.support import catalog as c
+from tests.support.procs import Proc, port_open, wait_until
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def films(channel: grpc.aio.Channel) -> fgrpc.FilmServiceStub:
+    return fgrpc.FilmServiceStub(channel)
+
+
+async def title_of(films: fgrpc.FilmServiceStub, fid: str) -> str:
+    return (await films.GetFilm(fpb.GetFilmRequest(film_id=fid))).title
+
+
+async def bump_version(redis_client: aioredis.Redis) -> None:
+    """What the ETL does after each batch."""
+    version = await redis_client.incr(VERSION_KEY)
+    await redis_client.publish(CHANNEL, str(version))
+
+
+async def test_cache_hit_then_invalidation_by_version(
+    films: fgrpc.FilmServiceStub, es: AsyncElasticsearch, redis_client: aioredis.Redis
+) -> None:
+    index = f"{TEST_PREFIX}movies"
+    original = await title_of(films, c.F_QUIET)
+    assert await redis_client.keys(f"content:v1:*:film:{c.F_QUIET}")
+    try:
+        await es.update(index=index, id=c.F_QUIET, doc={"title": "a louder drama"}, refresh=True)
+        # Cached: the change in Elasticsearch alone is not seen...
+        assert await title_of(films, c.F_QUIET) == original
+        # ...until the ETL's signal, which ends it within milliseconds.
+        await bump_version(redis_client)
+        started = time.monotonic()
+        while await title_of(films, c.F_QUIET) != "a louder drama":
+            assert time.monotonic() - started < 1.0, "stale beyond the bound"
+            await asyncio.sleep(0.01)
+    finally:
+        await es.update(index=index, id=c.F_QUIET, doc={"title": original}, refresh=True)
+        await bump_version(redis_client)
+
+
+async def test_redis_down_answers_keep_coming(
+    films: fgrpc.FilmServiceStub, test_redis: Proc, redis_client: aioredis.Redis
+) -> None:
+    test_redis.stop()
+    try:
+        for _ in range(20):
+            assert await title_of(films, c.F_NEW_HOPE) == "Star Wars: Episode IV - A New Hope"
+        resp = await films.ListFilms(fpb.ListFilmsRequest(sort="title"))
+        assert resp.total == len(c.FILMS)
+    finally:
+        test_redis.start()
+        wait_until(lambda: port_open(test_redis.port), 10, "test redis")  # type: ignore[attr-defined]
+    # Healed without restarting the API: entries are written again.
+    deadline = time.monotonic() + 5
+    while not await redis_client.keys(f"content:v1:*:film:{c.F_EMPIRE}"):
+        assert time.monotonic() < deadline, "cache did not come back after Redis restarted"
+        await title_of(films, c.F_EMPIRE)
+        await asyncio.sleep(0.2)
+
+
+async def _unavailable_within_deadline(films: fgrpc.FilmServiceStub) -> None:
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        # A query never asked before, so no cache can answer it.
+        await films.SearchFilms(fpb.SearchFilmsRequest(query=f"q{uuid.uuid4().hex[:8]}"))
+    elapsed = time.monotonic() - started
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "password" not in (err.value.details() or "")
+    assert elapsed < DEADLINE_S + 0.5, elapsed
+
+
+async def test_elasticsearch_down_is_unavailable_then_recovers(
+    films: fgrpc.FilmServiceStub, es_proxy: TcpProxy
+) -> None:
+    es_proxy.set_mode("down")
+    try:
+        await _unavailable_within_deadline(films)
+    finally:
+        es_proxy.set_mode("pass")
+    resp = await films.SearchFilms(fpb.SearchFilmsRequest(query=f"star {uuid.uuid4().hex[:4]}"))
+    assert resp.total >= 0
+    assert (await films.ListFilms(fpb.ListFilmsRequest(page_size=1))).total == len(c.FILMS)
+
+
+async def test_elasticsearch_slow_is_unavailable_within_deadline(
+    films: fgrpc.FilmServiceStub, es_proxy: TcpProxy
+) -> None:
+    es_proxy.set_mode("slow", delay=DEADLINE_S * 3)
+    try:
+        await _unavailable_within_deadline(films)
+    finally:
+        es_proxy.set_mode("pass")
+
+
+async def test_rest_503_when_elasticsearch_is_down(
+    http: httpx.AsyncClient, es_proxy: TcpProxy
+) -> None:
+    es_proxy.set_mode("down")
+    try:
+        started = time.monotonic()
+        resp = await http.get("/api/v1/films/search", params={"query": uuid.uuid4().hex})
+        assert resp.status_code == 503
+        assert resp.json()["code"] == 14
+        assert time.monotonic() - started < DEADLINE_S + 0.5
+    finally:
+        es_proxy.set_mode("pass")
+
+
+async def test_service_restart_heals_behind_envoy(http: httpx.AsyncClient, api: ApiServer) -> None:
+    assert (await http.get(f"/api/v1/films/{c.F_NEW_HOPE}")).status_code == 200
+    api.restart()
+    deadline = time.monotonic() + 10
+    while (resp := await http.get(f"/api/v1/films/{c.F_SOLARIS}")).status_code != 200:
+        assert time.monotonic() < deadline, resp.text
+        await asyncio.sleep(0.2)
+    assert resp.json()["title"] == "Солярис"
+
+
+async def test_sigterm_lets_in_flight_calls_finish(
+    api: ApiServer, es_proxy: TcpProxy
+) -> None:
+    async with grpc.aio.insecure_channel(api.target) as ch:
+        stub = fgrpc.FilmServiceStub(ch)
+        es_proxy.set_mode("slow", delay=0.4)
+        try:
+            call = asyncio.ensure_future(
+                stub.SearchFilms(fpb.SearchFilmsRequest(query=f"star {uuid.uuid4().hex[:6]}"))
+            )
+            await asyncio.sleep(0.15)
+            assert api.proc.popen is not None
+            api.proc.popen.send_signal(signal.SIGTERM)
+            resp = await call
+            assert resp.page_size == 50
+        finally:
+            es_proxy.set_mode("pass")
+    assert api.proc.popen.wait(10) == 0
+    api.restart()
