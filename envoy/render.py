@@ -37,26 +37,45 @@ def doc_routes(docs_dir: str) -> str:
     """Serves the OpenAPI document and Swagger UI straight from Envoy, when built."""
     if not docs_dir or not Path(docs_dir).is_dir():
         return ""
-    types = {".json": "application/json", ".html": "text/html; charset=utf-8",
-             ".js": "application/javascript", ".css": "text/css", ".png": "image/png"}
+    types = {
+        ".json": "application/json",
+        ".html": "text/html; charset=utf-8",
+        ".js": "application/javascript",
+        ".css": "text/css",
+        ".png": "image/png",
+    }
     routes = []
     for path in sorted(Path(docs_dir).iterdir()):
-        url = "/api/docs" if path.name == "index.html" else (
-            "/api/openapi.json" if path.name == "openapi.json" else f"/api/docs/{path.name}")
+        url = (
+            "/api/docs"
+            if path.name == "index.html"
+            else ("/api/openapi.json" if path.name == "openapi.json" else f"/api/docs/{path.name}")
+        )
         routes.append(
             f"""                        - match: {{ path: "{url}" }}
                           direct_response:
                             status: 200
                             body: {{ filename: "{path.resolve()}" }}
                           response_headers_to_add:
-                            - header: {{ key: content-type, value: "{types.get(path.suffix, 'application/octet-stream')}" }}
+                            - header: {{ key: content-type, value: "{types.get(path.suffix, "application/octet-stream")}" }}
                               append_action: OVERWRITE_IF_EXISTS_OR_ADD"""
         )
     return "\n".join(routes)
 
 
 # HTTP status of a local reply -> the gRPC code the transcoder would have used.
-LOCAL_REPLY_CODES = {400: 3, 404: 5, 405: 12, 413: 3, 429: 8, 431: 3, 500: 13, 502: 14, 503: 14, 504: 4}
+LOCAL_REPLY_CODES = {
+    400: 3,
+    404: 5,
+    405: 12,
+    413: 3,
+    429: 8,
+    431: 3,
+    500: 13,
+    502: 14,
+    503: 14,
+    504: 4,
+}
 
 
 def local_reply_mappers() -> str:

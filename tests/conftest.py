@@ -26,7 +26,9 @@ from tests.support import catalog
 from tests.support.procs import VENV_BIN, Proc, free_port, port_open, python, wait_until
 from tests.support.tcp_proxy import TcpProxy
 
-ES_URL = os.environ.get("ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}")
+ES_URL = os.environ.get(
+    "ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}"
+)
 ES_PORT = int(ES_URL.rsplit(":", 1)[1].rstrip("/"))
 TEST_PREFIX = "test_api_"
 VERSION_KEY = "test:catalog_version"
@@ -77,7 +79,17 @@ def test_redis() -> Iterator[Proc]:
     port = free_port()
     proc = Proc(
         "test-redis",
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
     )
     proc.port = port  # type: ignore[attr-defined]
     proc.start()
@@ -121,7 +133,9 @@ def api(loaded_catalog: None, test_redis: Proc, es_proxy: TcpProxy) -> Iterator[
         "CACHE_RETRY_AFTER_SECONDS": "0.5",
         "LOG_LEVEL": "INFO",
     }
-    server = ApiServer(Proc("test-content-api", [str(VENV_BIN / "content-api")], env).start(), port, env)
+    server = ApiServer(
+        Proc("test-content-api", [str(VENV_BIN / "content-api")], env).start(), port, env
+    )
     wait_until(lambda: _healthy(port), 30, "content-api")
     yield server
     server.proc.stop()
@@ -161,14 +175,29 @@ def edge(api: ApiServer) -> Iterator[Edge]:
         "DOCS_DIR": str(ROOT / "gen" / "docs"),
     }
     subprocess.run(
-        python(str(ROOT / "envoy" / "render.py"), "--descriptor", str(ROOT / "gen" / "descriptors.pb"),
-               "--out", str(cfg)),
-        env=env, check=True,
+        python(
+            str(ROOT / "envoy" / "render.py"),
+            "--descriptor",
+            str(ROOT / "gen" / "descriptors.pb"),
+            "--out",
+            str(cfg),
+        ),
+        env=env,
+        check=True,
     )
     proc = Proc(
         "test-envoy",
-        [str(VENV_BIN / "envoy"), "-c", str(cfg), "--base-id", str(random.randint(100, 10_000)),
-         "--log-level", "warning", "--concurrency", "1"],
+        [
+            str(VENV_BIN / "envoy"),
+            "-c",
+            str(cfg),
+            "--base-id",
+            str(random.randint(100, 10_000)),
+            "--log-level",
+            "warning",
+            "--concurrency",
+            "1",
+        ],
     ).start()
     wait_until(lambda: httpx.get(f"http://127.0.0.1:{admin}/ready").status_code == 200, 30, "envoy")
     yield Edge(proc, port, admin)

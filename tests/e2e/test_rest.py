@@ -21,11 +21,21 @@ async def test_film_detail(http: httpx.AsyncClient) -> None:
     film = await get(http, f"/api/v1/films/{c.F_NEW_HOPE}")
     assert film["uuid"] == c.F_NEW_HOPE
     assert film["imdb_rating"] == pytest.approx(8.6)
-    assert film["genres"] == [{"uuid": c.G_ACTION, "name": "Action"},
-                              {"uuid": c.G_SCIFI, "name": "Sci-Fi"}]
+    assert film["genres"] == [
+        {"uuid": c.G_ACTION, "name": "Action"},
+        {"uuid": c.G_SCIFI, "name": "Sci-Fi"},
+    ]
     assert film["directors"] == [{"uuid": c.P_LUCAS, "full_name": "George Lucas"}]
-    assert set(film) == {"uuid", "title", "imdb_rating", "description", "genres", "actors",
-                         "writers", "directors"}
+    assert set(film) == {
+        "uuid",
+        "title",
+        "imdb_rating",
+        "description",
+        "genres",
+        "actors",
+        "writers",
+        "directors",
+    }
 
 
 async def test_unrated_film_has_no_rating_and_no_na(http: httpx.AsyncClient) -> None:
@@ -41,10 +51,16 @@ async def test_film_list_shape(http: httpx.AsyncClient) -> None:
     assert body["total"] == 3
     assert (body["page_number"], body["page_size"]) == (1, 2)
     assert body["films"] == [
-        {"uuid": c.F_EMPIRE, "title": "Star Wars: Episode V - The Empire Strikes Back",
-         "imdb_rating": pytest.approx(8.7)},
-        {"uuid": c.F_NEW_HOPE, "title": "Star Wars: Episode IV - A New Hope",
-         "imdb_rating": pytest.approx(8.6)},
+        {
+            "uuid": c.F_EMPIRE,
+            "title": "Star Wars: Episode V - The Empire Strikes Back",
+            "imdb_rating": pytest.approx(8.7),
+        },
+        {
+            "uuid": c.F_NEW_HOPE,
+            "title": "Star Wars: Episode IV - A New Hope",
+            "imdb_rating": pytest.approx(8.6),
+        },
     ]
 
 
@@ -110,9 +126,7 @@ async def test_query_syntax_cannot_fail_or_widen(http: httpx.AsyncClient) -> Non
         assert body["total"] < len(c.FILMS), q
 
 
-async def test_request_id_reaches_the_service_log(
-    http: httpx.AsyncClient, api: ApiServer
-) -> None:
+async def test_request_id_reaches_the_service_log(http: httpx.AsyncClient, api: ApiServer) -> None:
     rid = "e2e-request-id-0042"
     resp = await http.get("/api/v1/films?sort=bogus", headers={"x-request-id": rid})
     assert resp.status_code == 400

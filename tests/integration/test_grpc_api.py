@@ -9,10 +9,20 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from movies.v1 import (
     film_service_pb2 as fpb,
+)
+from movies.v1 import (
     film_service_pb2_grpc as fgrpc,
+)
+from movies.v1 import (
     genre_service_pb2 as gpb,
+)
+from movies.v1 import (
     genre_service_pb2_grpc as ggrpc,
+)
+from movies.v1 import (
     person_service_pb2 as ppb,
+)
+from movies.v1 import (
     person_service_pb2_grpc as pgrpc,
 )
 from tests.support import catalog as c
@@ -21,17 +31,17 @@ pytestmark = pytest.mark.usefixtures("api")
 
 
 @pytest.fixture
-def films(channel: grpc.aio.Channel) -> fgrpc.FilmServiceStub:
+def films(channel: grpc.aio.Channel) -> fgrpc.FilmServiceAsyncStub:
     return fgrpc.FilmServiceStub(channel)
 
 
 @pytest.fixture
-def genres(channel: grpc.aio.Channel) -> ggrpc.GenreServiceStub:
+def genres(channel: grpc.aio.Channel) -> ggrpc.GenreServiceAsyncStub:
     return ggrpc.GenreServiceStub(channel)
 
 
 @pytest.fixture
-def persons(channel: grpc.aio.Channel) -> pgrpc.PersonServiceStub:
+def persons(channel: grpc.aio.Channel) -> pgrpc.PersonServiceAsyncStub:
     return pgrpc.PersonServiceStub(channel)
 
 
@@ -49,8 +59,12 @@ async def test_reflection_lists_the_services(channel: grpc.aio.Channel) -> None:
     names = set()
     async for resp in stub.ServerReflectionInfo(iter([request])):
         names |= {s.name for s in resp.list_services_response.service}
-    assert {"movies.v1.FilmService", "movies.v1.GenreService", "movies.v1.PersonService",
-            "grpc.health.v1.Health"} <= names
+    assert {
+        "movies.v1.FilmService",
+        "movies.v1.GenreService",
+        "movies.v1.PersonService",
+        "grpc.health.v1.Health",
+    } <= names
 
 
 async def test_health_is_serving(channel: grpc.aio.Channel) -> None:
@@ -60,7 +74,7 @@ async def test_health_is_serving(channel: grpc.aio.Channel) -> None:
         assert resp.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_get_film(films: fgrpc.FilmServiceStub) -> None:
+async def test_get_film(films: fgrpc.FilmServiceAsyncStub) -> None:
     film = await films.GetFilm(fpb.GetFilmRequest(film_id=c.F_NEW_HOPE))
     assert film.title == "Star Wars: Episode IV - A New Hope"
     assert film.imdb_rating == pytest.approx(8.6)
@@ -70,36 +84,46 @@ async def test_get_film(films: fgrpc.FilmServiceStub) -> None:
     assert [p.uuid for p in film.writers] == [c.P_LUCAS]
 
 
-async def test_get_film_uppercase_uuid_is_the_same_film(films: fgrpc.FilmServiceStub) -> None:
+async def test_get_film_uppercase_uuid_is_the_same_film(films: fgrpc.FilmServiceAsyncStub) -> None:
     film = await films.GetFilm(fpb.GetFilmRequest(film_id=c.F_NEW_HOPE.upper()))
     assert film.uuid == c.F_NEW_HOPE
 
 
-async def test_film_without_rating_has_no_rating(films: fgrpc.FilmServiceStub) -> None:
+async def test_film_without_rating_has_no_rating(films: fgrpc.FilmServiceAsyncStub) -> None:
     film = await films.GetFilm(fpb.GetFilmRequest(film_id=c.F_UNRATED))
     assert not film.HasField("imdb_rating")
     assert not film.HasField("description")
 
 
-async def test_get_film_errors(films: fgrpc.FilmServiceStub) -> None:
-    await expect_code(films.GetFilm(fpb.GetFilmRequest(film_id=c.MISSING)),
-                      grpc.StatusCode.NOT_FOUND, "not found")
-    await expect_code(films.GetFilm(fpb.GetFilmRequest(film_id="42")),
-                      grpc.StatusCode.INVALID_ARGUMENT, "film_id must be a UUID")
+async def test_get_film_errors(films: fgrpc.FilmServiceAsyncStub) -> None:
+    await expect_code(
+        films.GetFilm(fpb.GetFilmRequest(film_id=c.MISSING)), grpc.StatusCode.NOT_FOUND, "not found"
+    )
+    await expect_code(
+        films.GetFilm(fpb.GetFilmRequest(film_id="42")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "film_id must be a UUID",
+    )
 
 
 async def test_list_films_default_is_best_rated_first_unrated_last(
-    films: fgrpc.FilmServiceStub,
+    films: fgrpc.FilmServiceAsyncStub,
 ) -> None:
     resp = await films.ListFilms(fpb.ListFilmsRequest())
     assert resp.total == len(c.FILMS)
     assert (resp.page_number, resp.page_size) == (1, 50)
-    assert [f.uuid for f in resp.films] == [c.F_EMPIRE, c.F_NEW_HOPE, c.F_SOLARIS, c.F_COMEDY,
-                                            c.F_QUIET, c.F_UNRATED]
+    assert [f.uuid for f in resp.films] == [
+        c.F_EMPIRE,
+        c.F_NEW_HOPE,
+        c.F_SOLARIS,
+        c.F_COMEDY,
+        c.F_QUIET,
+        c.F_UNRATED,
+    ]
     assert not resp.films[-1].HasField("imdb_rating")
 
 
-async def test_list_films_sorts(films: fgrpc.FilmServiceStub) -> None:
+async def test_list_films_sorts(films: fgrpc.FilmServiceAsyncStub) -> None:
     asc = await films.ListFilms(fpb.ListFilmsRequest(sort="imdb_rating"))
     assert [f.uuid for f in asc.films][:2] == [c.F_QUIET, c.F_COMEDY]
     assert asc.films[-1].uuid == c.F_UNRATED
@@ -111,7 +135,7 @@ async def test_list_films_sorts(films: fgrpc.FilmServiceStub) -> None:
     assert [f.title for f in desc.films] == titles[::-1]
 
 
-async def test_list_films_by_genre_and_pages(films: fgrpc.FilmServiceStub) -> None:
+async def test_list_films_by_genre_and_pages(films: fgrpc.FilmServiceAsyncStub) -> None:
     resp = await films.ListFilms(fpb.ListFilmsRequest(genre_id=c.G_DRAMA, page_size=2))
     assert resp.total == 3
     assert [f.uuid for f in resp.films] == [c.F_SOLARIS, c.F_QUIET]
@@ -135,19 +159,19 @@ async def test_list_films_by_genre_and_pages(films: fgrpc.FilmServiceStub) -> No
     ],
 )
 async def test_list_films_rejects(
-    films: fgrpc.FilmServiceStub, request_: fpb.ListFilmsRequest, fragment: str
+    films: fgrpc.FilmServiceAsyncStub, request_: fpb.ListFilmsRequest, fragment: str
 ) -> None:
     await expect_code(films.ListFilms(request_), grpc.StatusCode.INVALID_ARGUMENT, fragment)
 
 
-async def test_search_films_is_typo_tolerant(films: fgrpc.FilmServiceStub) -> None:
+async def test_search_films_is_typo_tolerant(films: fgrpc.FilmServiceAsyncStub) -> None:
     resp = await films.SearchFilms(fpb.SearchFilmsRequest(query="empire strikse"))
     assert [f.uuid for f in resp.films] == [c.F_EMPIRE]
     stars = await films.SearchFilms(fpb.SearchFilmsRequest(query="star"))
     assert {f.uuid for f in stars.films} >= {c.F_NEW_HOPE, c.F_EMPIRE}
 
 
-async def test_search_films_stems_english_and_russian(films: fgrpc.FilmServiceStub) -> None:
+async def test_search_films_stems_english_and_russian(films: fgrpc.FilmServiceAsyncStub) -> None:
     english = await films.SearchFilms(fpb.SearchFilmsRequest(query="rescuing princesses"))
     assert [f.uuid for f in english.films] == [c.F_NEW_HOPE]
     russian = await films.SearchFilms(fpb.SearchFilmsRequest(query="станции"))
@@ -155,21 +179,25 @@ async def test_search_films_stems_english_and_russian(films: fgrpc.FilmServiceSt
 
 
 @pytest.mark.parametrize(
-    "query", ["title:* OR _exists_:x", '"unbalanced', "(((", "*", "a\\", "Star\" OR \"x", "{]"]
+    "query", ["title:* OR _exists_:x", '"unbalanced', "(((", "*", "a\\", 'Star" OR "x', "{]"]
 )
-async def test_search_syntax_is_text(films: fgrpc.FilmServiceStub, query: str) -> None:
+async def test_search_syntax_is_text(films: fgrpc.FilmServiceAsyncStub, query: str) -> None:
     resp = await films.SearchFilms(fpb.SearchFilmsRequest(query=query))
     assert resp.total < len(c.FILMS)  # never widened to everything
 
 
-@pytest.mark.parametrize(("query", "fragment"), [("", "empty"), ("  ", "empty"),
-                                                 ("x" * 257, "at most 256")])
-async def test_search_rejects(films: fgrpc.FilmServiceStub, query: str, fragment: str) -> None:
-    await expect_code(films.SearchFilms(fpb.SearchFilmsRequest(query=query)),
-                      grpc.StatusCode.INVALID_ARGUMENT, fragment)
+@pytest.mark.parametrize(
+    ("query", "fragment"), [("", "empty"), ("  ", "empty"), ("x" * 257, "at most 256")]
+)
+async def test_search_rejects(films: fgrpc.FilmServiceAsyncStub, query: str, fragment: str) -> None:
+    await expect_code(
+        films.SearchFilms(fpb.SearchFilmsRequest(query=query)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        fragment,
+    )
 
 
-async def test_genres(genres: ggrpc.GenreServiceStub) -> None:
+async def test_genres(genres: ggrpc.GenreServiceAsyncStub) -> None:
     resp = await genres.ListGenres(gpb.ListGenresRequest())
     assert [g.name for g in resp.genres] == ["Action", "Comedy", "Drama", "Sci-Fi", "Western"]
     assert resp.total == 5
@@ -177,28 +205,37 @@ async def test_genres(genres: ggrpc.GenreServiceStub) -> None:
     assert counts == {"Action": 2, "Comedy": 1, "Drama": 3, "Sci-Fi": 3, "Western": 0}
     one = await genres.GetGenre(gpb.GetGenreRequest(genre_id=c.G_SCIFI))
     assert (one.name, one.film_count) == ("Sci-Fi", 3)
-    await expect_code(genres.GetGenre(gpb.GetGenreRequest(genre_id=c.MISSING)),
-                      grpc.StatusCode.NOT_FOUND)
-    await expect_code(genres.GetGenre(gpb.GetGenreRequest(genre_id="x")),
-                      grpc.StatusCode.INVALID_ARGUMENT)
-    await expect_code(genres.ListGenres(gpb.ListGenresRequest(page_size=1000)),
-                      grpc.StatusCode.INVALID_ARGUMENT)
+    await expect_code(
+        genres.GetGenre(gpb.GetGenreRequest(genre_id=c.MISSING)), grpc.StatusCode.NOT_FOUND
+    )
+    await expect_code(
+        genres.GetGenre(gpb.GetGenreRequest(genre_id="x")), grpc.StatusCode.INVALID_ARGUMENT
+    )
+    await expect_code(
+        genres.ListGenres(gpb.ListGenresRequest(page_size=1000)), grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
-async def test_persons(persons: pgrpc.PersonServiceStub) -> None:
+async def test_persons(persons: pgrpc.PersonServiceAsyncStub) -> None:
     found = await persons.SearchPersons(ppb.SearchPersonsRequest(query="lucsa"))
     assert [p.uuid for p in found.persons] == [c.P_LUCAS]
     lucas = found.persons[0]
     assert {f.uuid: list(f.roles) for f in lucas.films} == {
-        c.F_NEW_HOPE: ["director", "writer"], c.F_EMPIRE: ["writer"]}
+        c.F_NEW_HOPE: ["director", "writer"],
+        c.F_EMPIRE: ["writer"],
+    }
     one = await persons.GetPerson(ppb.GetPersonRequest(person_id=c.P_TARKOVSKY))
     assert one.full_name == "Андрей Тарковский"
     films = await persons.ListPersonFilms(ppb.ListPersonFilmsRequest(person_id=c.P_FORD))
     assert [f.uuid for f in films.films] == [c.F_EMPIRE, c.F_NEW_HOPE, c.F_COMEDY]
     assert films.total == 3
-    await expect_code(persons.GetPerson(ppb.GetPersonRequest(person_id=c.MISSING)),
-                      grpc.StatusCode.NOT_FOUND)
-    await expect_code(persons.ListPersonFilms(ppb.ListPersonFilmsRequest(person_id=c.MISSING)),
-                      grpc.StatusCode.NOT_FOUND)
-    await expect_code(persons.SearchPersons(ppb.SearchPersonsRequest(query="")),
-                      grpc.StatusCode.INVALID_ARGUMENT)
+    await expect_code(
+        persons.GetPerson(ppb.GetPersonRequest(person_id=c.MISSING)), grpc.StatusCode.NOT_FOUND
+    )
+    await expect_code(
+        persons.ListPersonFilms(ppb.ListPersonFilmsRequest(person_id=c.MISSING)),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect_code(
+        persons.SearchPersons(ppb.SearchPersonsRequest(query="")), grpc.StatusCode.INVALID_ARGUMENT
+    )

@@ -13,7 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
-from movies.v1 import film_service_pb2 as fpb, film_service_pb2_grpc as fgrpc
+from movies.v1 import film_service_pb2 as fpb
+from movies.v1 import film_service_pb2_grpc as fgrpc
 from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY, ApiServer
 from tests.support import catalog as c
 from tests.support.procs import Proc, port_open, wait_until
@@ -21,11 +22,11 @@ from tests.support.tcp_proxy import TcpProxy
 
 
 @pytest.fixture
-def films(channel: grpc.aio.Channel) -> fgrpc.FilmServiceStub:
+def films(channel: grpc.aio.Channel) -> fgrpc.FilmServiceAsyncStub:
     return fgrpc.FilmServiceStub(channel)
 
 
-async def title_of(films: fgrpc.FilmServiceStub, fid: str) -> str:
+async def title_of(films: fgrpc.FilmServiceAsyncStub, fid: str) -> str:
     return (await films.GetFilm(fpb.GetFilmRequest(film_id=fid))).title
 
 
@@ -36,7 +37,7 @@ async def bump_version(redis_client: aioredis.Redis) -> None:
 
 
 async def test_cache_hit_then_invalidation_by_version(
-    films: fgrpc.FilmServiceStub, es: AsyncElasticsearch, redis_client: aioredis.Redis
+    films: fgrpc.FilmServiceAsyncStub, es: AsyncElasticsearch, redis_client: aioredis.Redis
 ) -> None:
     index = f"{TEST_PREFIX}movies"
     original = await title_of(films, c.F_QUIET)
@@ -57,7 +58,7 @@ async def test_cache_hit_then_invalidation_by_version(
 
 
 async def test_redis_down_answers_keep_coming(
-    films: fgrpc.FilmServiceStub, test_redis: Proc, redis_client: aioredis.Redis
+    films: fgrpc.FilmServiceAsyncStub, test_redis: Proc, redis_client: aioredis.Redis
 ) -> None:
     test_redis.stop()
     try:
@@ -76,7 +77,7 @@ async def test_redis_down_answers_keep_coming(
         await asyncio.sleep(0.2)
 
 
-async def _unavailable_within_deadline(films: fgrpc.FilmServiceStub) -> None:
+async def _unavailable_within_deadline(films: fgrpc.FilmServiceAsyncStub) -> None:
     started = time.monotonic()
     with pytest.raises(grpc.aio.AioRpcError) as err:
         # A query never asked before, so no cache can answer it.
@@ -88,7 +89,7 @@ async def _unavailable_within_deadline(films: fgrpc.FilmServiceStub) -> None:
 
 
 async def test_elasticsearch_down_is_unavailable_then_recovers(
-    films: fgrpc.FilmServiceStub, es_proxy: TcpProxy
+    films: fgrpc.FilmServiceAsyncStub, es_proxy: TcpProxy
 ) -> None:
     es_proxy.set_mode("down")
     try:
@@ -101,7 +102,7 @@ async def test_elasticsearch_down_is_unavailable_then_recovers(
 
 
 async def test_elasticsearch_slow_is_unavailable_within_deadline(
-    films: fgrpc.FilmServiceStub, es_proxy: TcpProxy
+    films: fgrpc.FilmServiceAsyncStub, es_proxy: TcpProxy
 ) -> None:
     es_proxy.set_mode("slow", delay=DEADLINE_S * 3)
     try:
@@ -134,9 +135,7 @@ async def test_service_restart_heals_behind_envoy(http: httpx.AsyncClient, api: 
     assert resp.json()["title"] == "Солярис"
 
 
-async def test_sigterm_lets_in_flight_calls_finish(
-    api: ApiServer, es_proxy: TcpProxy
-) -> None:
+async def test_sigterm_lets_in_flight_calls_finish(api: ApiServer, es_proxy: TcpProxy) -> None:
     async with grpc.aio.insecure_channel(api.target) as ch:
         stub = fgrpc.FilmServiceStub(ch)
         es_proxy.set_mode("slow", delay=0.4)

@@ -58,35 +58,70 @@ def _genres(*ids: str) -> list[dict[str, str]]:
     return sorted(({"id": i, "name": GENRE_NAMES[i]} for i in ids), key=lambda g: g["name"])
 
 
-def _film(fid: str, title: str, rating: float | None, description: str | None, genres: list[str],
-          actors: tuple[str, ...] = (), writers: tuple[str, ...] = (),
-          directors: tuple[str, ...] = ()) -> dict[str, Any]:
+def _film(
+    fid: str,
+    title: str,
+    rating: float | None,
+    description: str | None,
+    genres: list[str],
+    actors: tuple[str, ...] = (),
+    writers: tuple[str, ...] = (),
+    directors: tuple[str, ...] = (),
+) -> dict[str, Any]:
     return {
-        "id": fid, "title": title, "imdb_rating": rating, "description": description,
-        "type": "movie", "creation_date": None, "genres": _genres(*genres),
-        "actors": _people(*actors), "writers": _people(*writers), "directors": _people(*directors),
+        "id": fid,
+        "title": title,
+        "imdb_rating": rating,
+        "description": description,
+        "type": "movie",
+        "creation_date": None,
+        "genres": _genres(*genres),
+        "actors": _people(*actors),
+        "writers": _people(*writers),
+        "directors": _people(*directors),
     }
 
 
 FILMS = [
-    _film(F_NEW_HOPE, "Star Wars: Episode IV - A New Hope", 8.6,
-          "Luke Skywalker joins forces with a Jedi Knight to rescue a princess.",
-          [G_ACTION, G_SCIFI], (P_HAMILL, P_FORD), (P_LUCAS,), (P_LUCAS,)),
-    _film(F_EMPIRE, "Star Wars: Episode V - The Empire Strikes Back", 8.7,
-          "The rebels are brutally overpowered by the Empire on the ice planet Hoth.",
-          [G_ACTION, G_SCIFI], (P_HAMILL, P_FORD), (P_LUCAS,)),
-    _film(F_SOLARIS, "Солярис", 8.0,
-          "Психолог отправляется на космическую станцию над океаном планеты.",
-          [G_DRAMA, G_SCIFI], directors=(P_TARKOVSKY,)),
+    _film(
+        F_NEW_HOPE,
+        "Star Wars: Episode IV - A New Hope",
+        8.6,
+        "Luke Skywalker joins forces with a Jedi Knight to rescue a princess.",
+        [G_ACTION, G_SCIFI],
+        (P_HAMILL, P_FORD),
+        (P_LUCAS,),
+        (P_LUCAS,),
+    ),
+    _film(
+        F_EMPIRE,
+        "Star Wars: Episode V - The Empire Strikes Back",
+        8.7,
+        "The rebels are brutally overpowered by the Empire on the ice planet Hoth.",
+        [G_ACTION, G_SCIFI],
+        (P_HAMILL, P_FORD),
+        (P_LUCAS,),
+    ),
+    _film(
+        F_SOLARIS,
+        "Солярис",
+        8.0,
+        "Психолог отправляется на космическую станцию над океаном планеты.",
+        [G_DRAMA, G_SCIFI],
+        directors=(P_TARKOVSKY,),
+    ),
     _film(F_UNRATED, "The Unrated Film", None, None, [G_DRAMA]),
     _film(F_QUIET, "a quiet drama", 5.0, "Nothing happens, beautifully.", [G_DRAMA]),
-    _film(F_COMEDY, "Zany Stars", 6.1, "Stand-up comedians in space.", [G_COMEDY],
-          actors=(P_FORD,)),
+    _film(
+        F_COMEDY, "Zany Stars", 6.1, "Stand-up comedians in space.", [G_COMEDY], actors=(P_FORD,)
+    ),
 ]
 
 
 def _genre_docs() -> list[dict[str, Any]]:
-    counts = {gid: sum(any(g["id"] == gid for g in f["genres"]) for f in FILMS) for gid in GENRE_NAMES}
+    counts = {
+        gid: sum(any(g["id"] == gid for g in f["genres"]) for f in FILMS) for gid in GENRE_NAMES
+    }
     return [
         {"id": gid, "name": name, "description": None, "film_count": counts[gid]}
         for gid, name in GENRE_NAMES.items()
@@ -96,14 +131,22 @@ def _genre_docs() -> list[dict[str, Any]]:
 def _person_docs() -> list[dict[str, Any]]:
     docs = []
     for pid, name in PERSON_NAMES.items():
-        films = []
+        films: list[dict[str, Any]] = []
         for f in FILMS:
-            roles = [role for field, role in (("actors", "actor"), ("writers", "writer"),
-                                              ("directors", "director"))
-                     if any(p["id"] == pid for p in f[field])]
+            roles = [
+                role
+                for field, role in (
+                    ("actors", "actor"),
+                    ("writers", "writer"),
+                    ("directors", "director"),
+                )
+                if any(p["id"] == pid for p in f[field])
+            ]
             if roles:
                 films.append({"id": f["id"], "title": f["title"], "roles": sorted(roles)})
-        docs.append({"id": pid, "full_name": name, "films": sorted(films, key=lambda x: x["title"])})
+        docs.append(
+            {"id": pid, "full_name": name, "films": sorted(films, key=lambda x: x["title"])}
+        )
     return docs
 
 

@@ -69,9 +69,16 @@ def make(cache: FakeCache | None = None) -> tuple[CatalogService, FakeSearch, Fa
 
 
 def film_doc(title: str = "A New Hope", rating: float | None = 8.6) -> Doc:
-    return {"id": FILM_ID, "title": title, "imdb_rating": rating, "description": None,
-            "genres": [], "actors": [{"id": "p", "full_name": "Mark Hamill"}],
-            "writers": [], "directors": []}
+    return {
+        "id": FILM_ID,
+        "title": title,
+        "imdb_rating": rating,
+        "description": None,
+        "genres": [],
+        "actors": [{"id": "p", "full_name": "Mark Hamill"}],
+        "writers": [],
+        "directors": [],
+    }
 
 
 async def test_get_film_is_cached_until_the_version_changes() -> None:
@@ -127,7 +134,10 @@ async def test_list_reports_paging() -> None:
 
 async def test_person_roles_are_kept() -> None:
     service, search, _ = make()
-    search.persons[FILM_ID] = {"id": FILM_ID, "full_name": "George Lucas",
-                               "films": [{"id": "f", "title": "T", "roles": ["director", "writer"]}]}
+    search.persons[FILM_ID] = {
+        "id": FILM_ID,
+        "full_name": "George Lucas",
+        "films": [{"id": "f", "title": "T", "roles": ["director", "writer"]}],
+    }
     person = person_service_pb2.Person.FromString(await service.get_person(FILM_ID))
     assert list(person.films[0].roles) == ["director", "writer"]

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -76,7 +76,8 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            value: bytes | None = await self._redis.get(key)
+            # The client is built without decode_responses: values are bytes.
+            value = cast("bytes | None", await self._redis.get(key))
         except (RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
@@ -116,7 +117,7 @@ class RedisCache:
 
     async def _refresh_version(self) -> None:
         try:
-            raw = await self._redis.get(self._version_key)
+            raw = cast("bytes | None", await self._redis.get(self._version_key))
         except (RedisError, OSError) as exc:
             self._failed("version", exc)
             return
@@ -136,7 +137,9 @@ class RedisCache:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             data = message["data"]
-                            self._set_version(data.decode() if isinstance(data, bytes) else str(data))
+                            self._set_version(
+                                data.decode() if isinstance(data, bytes) else str(data)
+                            )
             except (RedisError, OSError) as exc:
                 self._failed("subscribe", exc)
                 await asyncio.sleep(self._retry_after)
@@ -145,7 +148,10 @@ class RedisCache:
         self.stats.errors += 1
         now = time.monotonic()
         if now >= self._down_until:
-            log.warning("redis unavailable, serving from elasticsearch", extra={"op": op, "error": repr(exc)[:200]})
+            log.warning(
+                "redis unavailable, serving from elasticsearch",
+                extra={"op": op, "error": repr(exc)[:200]},
+            )
         self._down_until = now + self._retry_after
         # The version may have moved while we could not hear about it.
         self._version = None

@@ -66,9 +66,7 @@ class ElasticsearchSearch:
         return await self._get(self._movies, film_id)
 
     async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits:
-        query: dict[str, Any] = (
-            {"term": {"genres.id": genre_id}} if genre_id else {"match_all": {}}
-        )
+        query: dict[str, Any] = {"term": {"genres.id": genre_id}} if genre_id else {"match_all": {}}
         return await self._search(
             self._movies, query, page, [*_SORTS[sort], _TIE_BREAK], _FILM_SUMMARY_FIELDS
         )

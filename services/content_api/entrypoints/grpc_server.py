@@ -94,7 +94,10 @@ class RpcRunner:
             if self._cache_metadata is not None:
                 await context.send_initial_metadata(self._cache_metadata)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("rpc ok", extra={"rpc": name, "ms": round((time.perf_counter() - started) * 1000, 2)})
+                log.debug(
+                    "rpc ok",
+                    extra={"rpc": name, "ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
             return payload
 
         return handler
@@ -124,7 +127,9 @@ def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.Ge
         "SearchFilms": _unary(
             runner.wrap(
                 "SearchFilms",
-                lambda r: catalog.search_films(r.query, _opt(r, "page_number"), _opt(r, "page_size")),
+                lambda r: catalog.search_films(
+                    r.query, _opt(r, "page_number"), _opt(r, "page_size")
+                ),
             ),
             f.SearchFilmsRequest,
         ),
@@ -148,7 +153,9 @@ def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.Ge
         "SearchPersons": _unary(
             runner.wrap(
                 "SearchPersons",
-                lambda r: catalog.search_persons(r.query, _opt(r, "page_number"), _opt(r, "page_size")),
+                lambda r: catalog.search_persons(
+                    r.query, _opt(r, "page_number"), _opt(r, "page_size")
+                ),
             ),
             p.SearchPersonsRequest,
         ),
@@ -176,7 +183,11 @@ def add_health_and_reflection(server: grpc.aio.Server) -> health.aio.HealthServi
     servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     return servicer

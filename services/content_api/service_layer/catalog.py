@@ -59,19 +59,27 @@ class CatalogService:
         async def build() -> Message:
             hits = await self._search.list_films(order, gid, page)
             return film_service_pb2.ListFilmsResponse(
-                films=summaries(hits), total=hits.total, page_number=page.number, page_size=page.size
+                films=summaries(hits),
+                total=hits.total,
+                page_number=page.number,
+                page_size=page.size,
             )
 
         return await self._cached(("films", order.value, gid or "", page.number, page.size), build)
 
-    async def search_films(self, query: str, page_number: int | None, page_size: int | None) -> bytes:
+    async def search_films(
+        self, query: str, page_number: int | None, page_size: int | None
+    ) -> bytes:
         text = parse_query(query, self._max_query)
         page = self._limits.parse(page_number, page_size)
 
         async def build() -> Message:
             hits = await self._search.search_films(text, page)
             return film_service_pb2.SearchFilmsResponse(
-                films=summaries(hits), total=hits.total, page_number=page.number, page_size=page.size
+                films=summaries(hits),
+                total=hits.total,
+                page_number=page.number,
+                page_size=page.size,
             )
 
         return await self._cached(("film_search", text, page.number, page.size), build)
@@ -140,12 +148,17 @@ class CatalogService:
                 raise NotFoundError(f"person {pid} not found", "PERSON_NOT_FOUND")
             hits = await self._search.list_person_films(pid, page)
             return person_service_pb2.ListPersonFilmsResponse(
-                films=summaries(hits), total=hits.total, page_number=page.number, page_size=page.size
+                films=summaries(hits),
+                total=hits.total,
+                page_number=page.number,
+                page_size=page.size,
             )
 
         return await self._cached(("person_films", pid, page.number, page.size), build)
 
-    async def _cached(self, parts: tuple[Any, ...], build: Callable[[], Awaitable[Message]]) -> bytes:
+    async def _cached(
+        self, parts: tuple[Any, ...], build: Callable[[], Awaitable[Message]]
+    ) -> bytes:
         # The version is read before the search so an entry is never stored
         # under a version newer than the data it was built from.
         version = self._cache.version()
@@ -181,7 +194,10 @@ def film_from_doc(doc: Doc) -> film_service_pb2.Film:
         title=doc["title"],
         imdb_rating=doc.get("imdb_rating"),
         description=doc.get("description") or None,
-        genres=[film_service_pb2.FilmGenre(uuid=g["id"], name=g["name"]) for g in doc.get("genres") or []],
+        genres=[
+            film_service_pb2.FilmGenre(uuid=g["id"], name=g["name"])
+            for g in doc.get("genres") or []
+        ],
         **people,
     )
 
@@ -197,7 +213,9 @@ def person_from_doc(doc: Doc) -> person_service_pb2.Person:
         uuid=doc["id"],
         full_name=doc["full_name"],
         films=[
-            person_service_pb2.PersonFilm(uuid=f["id"], title=f["title"], roles=f.get("roles") or [])
+            person_service_pb2.PersonFilm(
+                uuid=f["id"], title=f["title"], roles=f.get("roles") or []
+            )
             for f in doc.get("films") or []
         ],
     )
