@@ -129,7 +129,7 @@ def _genre_docs() -> list[dict[str, Any]]:
 
 
 def _person_docs() -> list[dict[str, Any]]:
-    docs = []
+    docs: list[dict[str, Any]] = []
     for pid, name in PERSON_NAMES.items():
         films: list[dict[str, Any]] = []
         for f in FILMS:
