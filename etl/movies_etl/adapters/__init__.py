@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL, Elasticsearch and Redis behind small interfaces."""

@@ -1,0 +1,382 @@
+"""PostgreSQL adapter: the catalogue, its change queue and the ETL's bookkeeping.
+
+Every query the ETL runs against the source lives here, behind `PostgresCatalog`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final, LiteralString
+from uuid import UUID
+
+import orjson
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
+
+from movies_etl.documents import FilmRow, GenreRow, PersonRow
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL: Final = "content_etl_change"
+
+# Correlated sub-selects keep each film's links next to it, so the same query serves
+# a handful of ids (incremental) and a server-side cursor over all films (full load).
+_FILMS: Final = """
+select fw.id, fw.title, fw.description, fw.rating, fw.type, fw.creation_date,
+    coalesce((select json_agg(json_build_array(g.id, g.name))
+              from content.genre_film_work gfw join content.genre g on g.id = gfw.genre_id
+              where gfw.film_work_id = fw.id), '[]'::json),
+    coalesce((select json_agg(json_build_array(p.id, p.full_name, pfw.role))
+              from content.person_film_work pfw join content.person p on p.id = pfw.person_id
+              where pfw.film_work_id = fw.id), '[]'::json)
+from content.film_work fw
+"""
+_PERSONS: Final = """
+select p.id, p.full_name,
+    coalesce((select json_agg(json_build_array(fw.id, fw.title, pfw.role))
+              from content.person_film_work pfw
+              join content.film_work fw on fw.id = pfw.film_work_id
+              where pfw.person_id = p.id), '[]'::json)
+from content.person p
+"""
+_GENRES: Final = """
+select g.id, g.name, g.description,
+    (select count(*) from content.genre_film_work gfw where gfw.genre_id = g.id)
+from content.genre g
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One row of `content.etl_change`: something about an entity may be stale."""
+
+    seq: int
+    entity: str
+    entity_id: UUID | None
+    film_id: UUID | None
+    op: str
+    changed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Rows per source table, to compare with the documents per index."""
+
+    films: int
+    genres: int
+    persons: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What is waiting in the change queue."""
+
+    pending: int
+    oldest_age_seconds: float | None
+
+
+def _film(row: Sequence[Any]) -> FilmRow:
+    return FilmRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        [(g[0], g[1]) for g in row[6]],
+        [(p[0], p[1], p[2]) for p in row[7]],
+    )
+
+
+def _person(row: Sequence[Any]) -> PersonRow:
+    return PersonRow(row[0], row[1], [(f[0], f[1], f[2]) for f in row[2]])
+
+
+def _genre(row: Sequence[Any]) -> GenreRow:
+    return GenreRow(row[0], row[1], row[2], row[3])
+
+
+async def connect(
+    dsn: str, connect_timeout: float, autocommit: bool = True
+) -> AsyncConnection[Any]:
+    """A new connection that parses JSON with orjson (the full load parses a lot of it)."""
+    conn = await AsyncConnection.connect(
+        dsn, autocommit=autocommit, connect_timeout=max(1, round(connect_timeout))
+    )
+    set_json_loads(orjson.loads, conn)
+    set_json_dumps(orjson.dumps, conn)
+    return conn
+
+
+class Database:
+    """Hands out one reusable connection and replaces it once it breaks.
+
+    The ETL does one thing at a time, so a pool would only add a second place
+    where reconnection after an outage can go wrong.
+    """
+
+    def __init__(self, dsn: str, connect_timeout: float) -> None:
+        self.dsn = dsn
+        self.connect_timeout = connect_timeout
+        self._idle: AsyncConnection[Any] | None = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        conn, self._idle = self._idle, None
+        if conn is None or conn.closed or conn.broken:
+            conn = await connect(self.dsn, self.connect_timeout)
+        try:
+            yield conn
+        except BaseException:
+            await conn.close()
+            raise
+        if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.close()
+        else:
+            self._idle = conn
+
+    async def close(self) -> None:
+        if self._idle is not None:
+            await self._idle.close()
+            self._idle = None
+
+
+class PostgresCatalog:
+    """Reads documents' source rows and manages the change queue."""
+
+    def __init__(self, db: Database, lock_key: int) -> None:
+        self._db = db
+        self._lock_key = lock_key
+        self._listener: AsyncConnection[Any] | None = None
+
+    async def wait_for_change(self, seconds: float) -> bool:
+        """Sleeps until a change is committed (NOTIFY) or `seconds` pass.
+
+        Best effort: without a listening connection it just sleeps, and the caller
+        polls the queue anyway, so a lost notification only costs latency.
+        """
+        try:
+            if self._listener is None or self._listener.closed or self._listener.broken:
+                self._listener = await listen(self._db.dsn, self._db.connect_timeout)
+            return await wait_for_notify(self._listener, seconds)
+        except (psycopg.Error, OSError) as exc:
+            logger.debug("change notifications unavailable: %s", exc)
+            if self._listener is not None:
+                await self._listener.close()
+                self._listener = None
+            await asyncio.sleep(seconds)
+            return False
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        await self._db.close()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[CatalogSession]:
+        """A session holding the ETL's advisory lock: one writer of the indices at a time.
+
+        The lock dies with the connection, so a killed ETL never leaves it behind.
+        """
+        async with self._db.connection() as conn:
+            await conn.execute("select pg_advisory_lock(%s)", (self._lock_key,))
+            try:
+                yield CatalogSession(conn)
+            finally:
+                if not conn.broken and not conn.closed:
+                    await conn.execute("select pg_advisory_unlock(%s)", (self._lock_key,))
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """One repeatable-read snapshot of the whole catalogue, for a full load."""
+        conn = await connect(self._db.dsn, self._db.connect_timeout, autocommit=False)
+        try:
+            async with conn.transaction():
+                await conn.execute("set transaction isolation level repeatable read, read only")
+                cur = await conn.execute("select pg_current_snapshot()::text")
+                row = await cur.fetchone()
+                assert row is not None
+                yield Snapshot(conn, row[0])
+        finally:
+            await conn.close()
+
+    async def counts(self) -> Counts:
+        async with self._db.connection() as conn:
+            cur = await conn.execute(
+                "select (select count(*) from content.film_work),"
+                " (select count(*) from content.genre), (select count(*) from content.person)"
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return Counts(*row)
+
+    async def backlog(self) -> Backlog:
+        async with self._db.connection() as conn:
+            cur = await conn.execute(
+                "select count(*), extract(epoch from now() - min(changed_at))::float8"
+                " from content.etl_change"
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            return Backlog(row[0], row[1])
+
+    async def load_state(self) -> dict[str, Any]:
+        async with self._db.connection() as conn:
+            cur = await conn.execute(
+                "select key, value || jsonb_build_object('updated_at', updated_at)"
+                " from content.etl_state"
+            )
+            return {key: value for key, value in await cur.fetchall()}
+
+    async def get_state(self, key: str) -> Any:
+        async with self._db.connection() as conn:
+            cur = await conn.execute("select value from content.etl_state where key = %s", (key,))
+            row = await cur.fetchone()
+            return None if row is None else row[0]
+
+
+class _Reader:
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def films(self, ids: Iterable[UUID]) -> list[FilmRow]:
+        cur = await self.conn.execute(_FILMS + " where fw.id = any(%s)", (list(ids),))
+        return [_film(row) for row in await cur.fetchall()]
+
+    async def persons(self, ids: Iterable[UUID]) -> list[PersonRow]:
+        cur = await self.conn.execute(_PERSONS + " where p.id = any(%s)", (list(ids),))
+        return [_person(row) for row in await cur.fetchall()]
+
+    async def genres(self, ids: Iterable[UUID]) -> list[GenreRow]:
+        cur = await self.conn.execute(_GENRES + " where g.id = any(%s)", (list(ids),))
+        return [_genre(row) for row in await cur.fetchall()]
+
+
+class CatalogSession(_Reader):
+    """Incremental work under the advisory lock: queue rows in, current rows out."""
+
+    async def fetch_changes(self, limit: int, max_seq: int | None = None) -> list[Change]:
+        """The oldest visible queue rows; a late commit's rows simply show up later."""
+        cur = await self.conn.execute(
+            "select seq, entity, entity_id, film_id, op, changed_at from content.etl_change"
+            " where %(max)s::bigint is null or seq <= %(max)s order by seq limit %(limit)s",
+            {"max": max_seq, "limit": limit},
+        )
+        return [Change(*row) for row in await cur.fetchall()]
+
+    async def max_seq(self) -> int | None:
+        cur = await self.conn.execute("select max(seq) from content.etl_change")
+        row = await cur.fetchone()
+        return None if row is None else row[0]
+
+    async def pending_at_least(self, n: int) -> bool:
+        """Whether the queue holds at least `n` rows, without counting all of them."""
+        cur = await self.conn.execute(
+            "select count(*) from (select 1 from content.etl_change limit %s) q", (n,)
+        )
+        row = await cur.fetchone()
+        return row is not None and row[0] >= n
+
+    async def films_of_persons(self, ids: Iterable[UUID]) -> set[UUID]:
+        return await self._ids(
+            "select distinct film_work_id from content.person_film_work where person_id = any(%s)",
+            ids,
+        )
+
+    async def films_of_genres(self, ids: Iterable[UUID]) -> set[UUID]:
+        return await self._ids(
+            "select film_work_id from content.genre_film_work where genre_id = any(%s)", ids
+        )
+
+    async def persons_of_films(self, ids: Iterable[UUID]) -> set[UUID]:
+        return await self._ids(
+            "select distinct person_id from content.person_film_work where film_work_id = any(%s)",
+            ids,
+        )
+
+    async def _ids(self, query: LiteralString, ids: Iterable[UUID]) -> set[UUID]:
+        id_list = list(ids)
+        if not id_list:
+            return set()
+        cur = await self.conn.execute(query, (id_list,))
+        return {row[0] for row in await cur.fetchall()}
+
+    async def acknowledge(self, seqs: Sequence[int], state_key: str, state: dict[str, Any]) -> None:
+        """Drops exactly the processed queue rows and records the batch, atomically."""
+        async with self.conn.transaction():
+            await self.conn.execute(
+                "delete from content.etl_change where seq = any(%s)", (list(seqs),)
+            )
+            await self._save_state(state_key, state)
+
+    async def acknowledge_snapshot(self, snapshot: str, states: dict[str, dict[str, Any]]) -> int:
+        """Drops every queue row whose transaction the snapshot already saw.
+
+        Rows from transactions still running when the snapshot was taken stay, and
+        are replayed incrementally: the rebuilt index cannot contain their changes.
+        """
+        async with self.conn.transaction():
+            cur = await self.conn.execute(
+                "delete from content.etl_change where pg_visible_in_snapshot(xid, %s::pg_snapshot)",
+                (snapshot,),
+            )
+            for key, state in states.items():
+                await self._save_state(key, state)
+            return cur.rowcount
+
+    async def _save_state(self, key: str, state: dict[str, Any]) -> None:
+        await self.conn.execute(
+            "insert into content.etl_state (key, value, updated_at) values (%s, %s, now())"
+            " on conflict (key) do update set value = excluded.value, updated_at = now()",
+            (key, Jsonb(state)),
+        )
+
+
+class Snapshot(_Reader):
+    """Streams every row of the catalogue as one consistent snapshot saw it."""
+
+    def __init__(self, conn: AsyncConnection[Any], token: str) -> None:
+        super().__init__(conn)
+        self.token = token
+
+    async def stream_films(self, size: int) -> AsyncIterator[list[FilmRow]]:
+        async for rows in self._stream("films", _FILMS, size):
+            yield [_film(row) for row in rows]
+
+    async def stream_persons(self, size: int) -> AsyncIterator[list[PersonRow]]:
+        async for rows in self._stream("persons", _PERSONS, size):
+            yield [_person(row) for row in rows]
+
+    async def stream_genres(self, size: int) -> AsyncIterator[list[GenreRow]]:
+        async for rows in self._stream("genres", _GENRES, size):
+            yield [_genre(row) for row in rows]
+
+    async def _stream(
+        self, name: str, query: LiteralString, size: int
+    ) -> AsyncIterator[list[tuple[Any, ...]]]:
+        async with self.conn.cursor(name=f"etl_full_{name}") as cur:
+            await cur.execute(query)
+            while rows := await cur.fetchmany(size):
+                yield rows
+
+
+async def wait_for_notify(conn: AsyncConnection[Any], wait_seconds: float) -> bool:
+    """Waits until a change is committed (NOTIFY) or the time passes; True if notified."""
+    async for _ in conn.notifies(timeout=wait_seconds, stop_after=1):
+        return True
+    return False
+
+
+async def listen(dsn: str, connect_timeout: float) -> AsyncConnection[Any]:
+    """A connection subscribed to the change queue's NOTIFY channel."""
+    conn = await connect(dsn, connect_timeout)
+    await conn.execute(sql.SQL("listen {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+    return conn

@@ -1,0 +1,177 @@
+"""Elasticsearch adapter: bulk upserts and deletes, index generations and aliases."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch.helpers import async_bulk
+from elasticsearch.serializer import OrjsonSerializer
+
+from movies_etl import indices
+from movies_etl.documents import Document
+
+logger = logging.getLogger(__name__)
+
+# Statuses worth retrying: the cluster is overloaded or a shard is not ready yet.
+_TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
+
+
+class TransientBulkError(Exception):
+    """Some documents were refused for a reason that may go away (overload, shard down)."""
+
+
+class PermanentBulkError(Exception):
+    """Documents were refused because they are wrong (mapping): retrying cannot help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Replace the whole document: the ETL always writes complete documents."""
+
+    id: str
+    doc: Document
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    id: str
+
+
+Action = Upsert | Delete
+
+
+def make_client(url: str, timeout: float) -> AsyncElasticsearch:
+    """A client that does not retry on its own: tenacity does, with backoff and logs."""
+    return AsyncElasticsearch(
+        url,
+        request_timeout=timeout,
+        max_retries=0,
+        retry_on_timeout=False,
+        serializer=OrjsonSerializer(),
+    )
+
+
+class SearchIndex:
+    """Writes documents into the aliases the API reads, or into a generation being built."""
+
+    def __init__(self, es: AsyncElasticsearch, prefix: str, bulk_size: int) -> None:
+        self.es = es
+        self.prefix = prefix
+        self._bulk_size = bulk_size
+
+    def alias(self, name: str) -> str:
+        return indices.alias_name(name, self.prefix)
+
+    async def write(
+        self, index: str, actions: Iterable[Action], require_alias: bool = False
+    ) -> int:
+        """Sends actions in bulk; returns how many. Raises unless every action succeeded.
+
+        Deleting a document that is not there is success: the goal is its absence.
+        `require_alias` stops a write to a missing alias from auto-creating a
+        concrete index under the alias's name, which would block the alias for good.
+        """
+        body: list[dict[str, Any]] = [
+            {"_op_type": "index", "_index": index, "_id": a.id, "_source": a.doc}
+            if isinstance(a, Upsert)
+            else {"_op_type": "delete", "_index": index, "_id": a.id}
+            for a in actions
+        ]
+        if not body:
+            return 0
+        _, errors = await async_bulk(
+            self.es,
+            body,
+            chunk_size=self._bulk_size,
+            max_chunk_bytes=50 * 1024 * 1024,
+            raise_on_error=False,
+            raise_on_exception=True,
+            max_retries=0,
+            require_alias=require_alias,
+        )
+        failures = [
+            item
+            for error in (errors if isinstance(errors, list) else [])
+            for op, item in error.items()
+            if not (op == "delete" and item.get("result") == "not_found")
+        ]
+        if failures:
+            statuses = {int(item.get("status", 500)) for item in failures}
+            detail = f"{len(failures)} of {len(body)} actions refused, e.g. {failures[0]}"
+            if statuses <= _TRANSIENT_STATUSES:
+                raise TransientBulkError(detail)
+            raise PermanentBulkError(detail)
+        return len(body)
+
+    async def refresh(self, targets: Iterable[str]) -> None:
+        """Makes written documents searchable now, before the API's cache is told."""
+        await self.es.indices.refresh(index=",".join(targets))
+
+    async def current(self) -> dict[str, list[str]]:
+        """alias -> the concrete indices it points to (empty list when missing)."""
+        return {
+            self.alias(name): await indices.indices_behind_alias(self.es, self.alias(name))
+            for name in indices.INDEX_NAMES
+        }
+
+    async def create_generation(self) -> dict[str, str]:
+        """A new empty index per logical name, with refreshes off while it is filled."""
+        return {
+            name: await indices.create_versioned_index(
+                self.es, name, self.prefix, extra_settings={"refresh_interval": "-1"}
+            )
+            for name in indices.INDEX_NAMES
+        }
+
+    async def publish_generation(self, generation: Mapping[str, str]) -> list[str]:
+        """Makes a filled generation searchable and swaps every alias to it at once.
+
+        Returns the indices the aliases pointed to before, to be dropped later.
+        """
+        targets = list(generation.values())
+        await self.es.indices.put_settings(
+            index=",".join(targets), settings={"index": {"refresh_interval": None}}
+        )
+        await self.refresh(targets)
+        previous = await indices.swap_aliases(
+            self.es, {self.alias(name): index for name, index in generation.items()}
+        )
+        return [old for olds in previous.values() for old in olds]
+
+    async def drop(self, names: Iterable[str], grace_seconds: float = 0.0) -> None:
+        """Deletes old generations, after a grace period for searches already under way."""
+        names = list(names)
+        if not names:
+            return
+        if grace_seconds:
+            await asyncio.sleep(grace_seconds)
+        await self.es.indices.delete(index=",".join(names), ignore_unavailable=True)
+        logger.info("dropped old indices %s", names)
+
+    async def orphans(self) -> list[str]:
+        """Generations no alias points to: left over by a rebuild that was interrupted."""
+        live = {index for olds in (await self.current()).values() for index in olds}
+        found: list[str] = []
+        for name in indices.INDEX_NAMES:
+            try:
+                response = await self.es.indices.get(
+                    index=indices.version_pattern(name, self.prefix),
+                    allow_no_indices=True,
+                    expand_wildcards="open,closed",
+                )
+            except NotFoundError:
+                continue
+            found.extend(index for index in response.body if index not in live)
+        return sorted(found)
+
+    async def count(self, alias: str) -> int | None:
+        try:
+            response = await self.es.count(index=alias)
+        except NotFoundError:
+            return None
+        return int(response["count"])

@@ -1,0 +1,58 @@
+"""Settings of the ETL, read once from environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the ETL; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    postgres_dsn: str = "postgresql://movies:movies@127.0.0.1:5432/movies"
+    postgres_connect_timeout_seconds: float = Field(5.0, gt=0)
+    postgres_pool_size: int = Field(4, ge=2)
+
+    elasticsearch_url: str = "http://127.0.0.1:9200"
+    es_index_prefix: str = ""
+    es_timeout_seconds: float = Field(60.0, gt=0)
+    # Old index generations live this long after an alias swap, so searches that
+    # resolved the alias just before the swap can still finish on them.
+    es_old_index_grace_seconds: float = Field(2.0, ge=0)
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout_seconds: float = Field(1.0, gt=0)
+    cache_version_key: str = "content:catalog_version"
+    cache_channel: str = "content:catalog_changed"
+
+    # Change-queue rows taken per incremental batch.
+    etl_batch_size: int = Field(2000, ge=1)
+    # Documents per Elasticsearch bulk request, and concurrent bulk requests.
+    etl_bulk_size: int = Field(1000, ge=1)
+    etl_bulk_concurrency: int = Field(3, ge=1)
+    # Rows fetched per round trip when a full load streams a table.
+    etl_fetch_size: int = Field(2000, ge=1)
+    # Past this many pending changes a full rebuild is cheaper than replaying them.
+    etl_reindex_backlog: int = Field(200_000, ge=1)
+    # An idle `etl run` wakes on NOTIFY; this is the fallback poll period.
+    etl_poll_interval_seconds: float = Field(5.0, gt=0)
+    etl_retry_initial_seconds: float = Field(0.5, gt=0)
+    etl_retry_max_seconds: float = Field(30.0, gt=0)
+    # How long `etl once`/`reindex` keep retrying an unavailable backend before giving up.
+    etl_retry_give_up_seconds: float = Field(600.0, gt=0)
+    etl_advisory_lock_key: int = 724_339_101
+    etl_migrations_dir: Path = _MIGRATIONS
+    etl_progress_every: int = Field(50_000, ge=1)
+
+    catalog_sqlite: Path | None = None
+    etl_seed_films: int = Field(1000, ge=0)
+    etl_seed: int = 42
+
+    log_level: str = "INFO"
+    log_json: bool = False
