@@ -21,7 +21,7 @@ def test_misnamed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "0001_ok.sql").write_text("select 1;")
     (tmp_path / "bad.sql").write_text("select 1;")
 
-    with pytest.raises(ValueError, match="bad.sql"):
+    with pytest.raises(ValueError, match=r"bad\.sql"):
         discover(tmp_path)
 
 
