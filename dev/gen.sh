@@ -19,5 +19,19 @@ PROTOS=$(find protos -name '*.proto' | sort)
   --plugin=protoc-gen-grpclib_python=.venv/bin/protoc-gen-grpclib_python --grpclib_python_out="$OUT" \
   --include_imports --include_source_info --descriptor_set_out="$OUT/descriptors.pb" \
   $PROTOS
+# OpenAPI: gnostic's protoc-gen-openapi reads the same google.api.http annotations
+# the transcoder serves, so the document cannot drift from the edge.
+OPENAPI_PLUGIN_VERSION=v0.7.1
+PLUGIN=${OPENAPI_PLUGIN:-dev/tools/bin/protoc-gen-openapi}
+if [ ! -x "$PLUGIN" ]; then
+  GOBIN="$PWD/dev/tools/bin" go install "github.com/google/gnostic/cmd/protoc-gen-openapi@$OPENAPI_PLUGIN_VERSION"
+fi
+# The plugin wants a Go package per file; any path will do, nothing Go is emitted.
+GO_PKGS=$(for f in $PROTOS; do printf 'M%s=example.invalid/movies/v1,' "${f#protos/}"; done)
+mkdir -p "$OUT/openapi"
+"$PY" -m grpc_tools.protoc -I protos -I "$SITE" --plugin=protoc-gen-openapi="$PLUGIN" \
+  --openapi_out="${GO_PKGS}naming=proto,fq_schema_naming=false,default_response=true:$OUT/openapi" \
+  $PROTOS
+"$PY" dev/openapi.py --yaml "$OUT/openapi/openapi.yaml" --out "$OUT/docs"
 touch "$OUT/movies/__init__.py" "$OUT/movies/v1/__init__.py" "$OUT/movies/py.typed"
-echo "generated $(ls "$OUT"/movies/v1 | wc -l) files in $OUT/ and $OUT/descriptors.pb"
+echo "generated $(ls "$OUT"/movies/v1 | wc -l) stubs, $OUT/descriptors.pb and $OUT/docs/"

@@ -66,6 +66,7 @@ ensure_tools() {
   command -v mvn >/dev/null || pkgs+=(maven)
   command -v docker-compose >/dev/null || pkgs+=(docker-compose)
   command -v npm >/dev/null || pkgs+=(npm)
+  command -v go >/dev/null || pkgs+=(golang-go)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
   if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
     command -v uv >/dev/null || python3 -m pip install -q uv
@@ -136,13 +137,14 @@ api_up() {
   stop_pid content-api
   start_bg content-api "$VENV/bin/content-api"
   wait_for content-api 60 grpc_healthy
+  pid_alive content-api || die "content-api exited (is :$GRPC_PORT taken? see $LOGS/content-api.log)"
   log "content-api (gRPC) started on :$GRPC_PORT"
 }
 
 envoy_up() {
   local cfg=$STACK_DIR/envoy/envoy.yaml
   mkdir -p "$STACK_DIR/envoy"
-  "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
+  DOCS_DIR=$ROOT/gen/docs "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
   if pid_alive envoy && cmp -s "$cfg" "$RUN/envoy.applied.yaml" \
      && curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready" >/dev/null; then
     log "envoy already up on :$ENVOY_PORT"; return
@@ -152,6 +154,7 @@ envoy_up() {
   start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-7}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
   cp "$cfg" "$RUN/envoy.applied.yaml"
   wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
+  pid_alive envoy || die "envoy exited (is another Envoy on :$ENVOY_ADMIN_PORT? see $LOGS/envoy.log)"
   log "envoy started: REST on :$ENVOY_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"
 }
 

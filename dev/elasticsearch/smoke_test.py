@@ -4,6 +4,7 @@
 Usage: python3 dev/elasticsearch/smoke_test.py [--keep] [http://127.0.0.1:9200]
 Creates (and, without --keep, deletes) indices named smoke-movies-*. Prints one line per check and 'N passed, N failed'.
 """
+
 import json
 import sys
 import urllib.error
@@ -48,7 +49,11 @@ def main():
     st, hdr, body = req("GET", "/")
     check("GET / is 200", st == 200, st)
     check("version is 8.x", body["version"]["number"].startswith("8."), body)
-    check("X-Elastic-Product header", {k.lower(): v for k, v in hdr.items()}.get("x-elastic-product") == "Elasticsearch", hdr)
+    check(
+        "X-Elastic-Product header",
+        {k.lower(): v for k, v in hdr.items()}.get("x-elastic-product") == "Elasticsearch",
+        hdr,
+    )
 
     for idx in ("smoke-movies-v1", "smoke-movies-v2"):
         req("DELETE", f"/{idx}")
@@ -58,11 +63,16 @@ def main():
             "number_of_shards": 1,
             "number_of_replicas": 0,
             "analysis": {
-                "normalizer": {"lc": {"type": "custom", "filter": ["lowercase"]},
-                               "lc_fold": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
+                "normalizer": {
+                    "lc": {"type": "custom", "filter": ["lowercase"]},
+                    "lc_fold": {"type": "custom", "filter": ["lowercase", "asciifolding"]},
+                },
                 "analyzer": {
-                    "en_custom": {"type": "custom", "tokenizer": "standard",
-                                  "filter": ["lowercase", "asciifolding", "en_stem"]},
+                    "en_custom": {
+                        "type": "custom",
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding", "en_stem"],
+                    },
                     "en_stop": {"type": "english", "stopwords": "_english_"},
                 },
                 "filter": {"en_stem": {"type": "stemmer", "language": "light_english"}},
@@ -86,7 +96,11 @@ def main():
         },
     }
     st, _, body = req("PUT", "/smoke-movies-v1", index_body)
-    check("create index with english/russian analyzers + custom normalizer", st == 200 and body.get("acknowledged"), body)
+    check(
+        "create index with english/russian analyzers + custom normalizer",
+        st == 200 and body.get("acknowledged"),
+        body,
+    )
     st, _, body = req("PUT", "/smoke-movies-v2", index_body)
     check("create second index", st == 200, body)
 
@@ -101,35 +115,70 @@ def main():
     bulk = []
     for _id, d in docs:
         bulk += [{"index": {"_index": "smoke-movies-v1", "_id": _id}}, d]
-    bulk += [{"index": {"_index": "smoke-movies-v2", "_id": "new"}}, {"title": "New Movie", "genres": ["Drama"], "year": 2024}]
+    bulk += [
+        {"index": {"_index": "smoke-movies-v2", "_id": "new"}},
+        {"title": "New Movie", "genres": ["Drama"], "year": 2024},
+    ]
     st, _, body = req("POST", "/_bulk?refresh=wait_for", bulk, ndjson=True)
     check("_bulk", st == 200 and body["errors"] is False and len(body["items"]) == 7, body)
-    st, _, body = req("PUT", "/smoke-movies-v1/_doc/7?refresh=true", {"title": "Aliens", "genres": ["Action", "Sci-Fi"], "year": 1986})
+    st, _, body = req(
+        "PUT",
+        "/smoke-movies-v1/_doc/7?refresh=true",
+        {"title": "Aliens", "genres": ["Action", "Sci-Fi"], "year": 1986},
+    )
     check("index single doc", st == 201, body)
 
-    st, _, body = req("POST", "/smoke-movies-v1/_analyze", {"analyzer": "english", "text": "Running movies"})
+    st, _, body = req(
+        "POST", "/smoke-movies-v1/_analyze", {"analyzer": "english", "text": "Running movies"}
+    )
     toks = [t["token"] for t in body["tokens"]]
     check("english analyzer stems", toks == ["run", "movi"], toks)
-    st, _, body = req("POST", "/smoke-movies-v1/_analyze", {"analyzer": "russian", "text": "Фильмы о войне"})
+    st, _, body = req(
+        "POST", "/smoke-movies-v1/_analyze", {"analyzer": "russian", "text": "Фильмы о войне"}
+    )
     toks = [t["token"] for t in body["tokens"]]
     check("russian analyzer stems + stopwords", toks == ["фильм", "войн"], toks)
-    st, _, body = req("POST", "/smoke-movies-v1/_analyze", {"normalizer": "lc_fold", "text": "AMÉLIE"})
+    st, _, body = req(
+        "POST", "/smoke-movies-v1/_analyze", {"normalizer": "lc_fold", "text": "AMÉLIE"}
+    )
     toks = [t["token"] for t in body["tokens"]]
     check("custom normalizer lowercase+asciifolding", toks == ["amelie"], toks)
-    st, _, body = req("POST", "/smoke-movies-v1/_analyze", {"analyzer": "en_custom", "text": "Amélie Cats"})
+    st, _, body = req(
+        "POST", "/smoke-movies-v1/_analyze", {"analyzer": "en_custom", "text": "Amélie Cats"}
+    )
     toks = [t["token"] for t in body["tokens"]]
-    check("custom analyzer lowercase/asciifolding/stemmer(light_english)", toks == ["amelie", "cat"], toks)
+    check(
+        "custom analyzer lowercase/asciifolding/stemmer(light_english)",
+        toks == ["amelie", "cat"],
+        toks,
+    )
 
-    q = {"query": {"multi_match": {"query": "matrx", "fields": ["title", "title.ru"], "fuzziness": "AUTO"}}}
+    q = {
+        "query": {
+            "multi_match": {"query": "matrx", "fields": ["title", "title.ru"], "fuzziness": "AUTO"}
+        }
+    }
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
     ids = [h["_id"] for h in body["hits"]["hits"]]
     check("multi_match fuzziness AUTO", st == 200 and ids[:1] == ["1"], body)
-    q = {"query": {"multi_match": {"query": "фильм", "fields": ["title", "title.ru"], "fuzziness": "AUTO"}}}
+    q = {
+        "query": {
+            "multi_match": {"query": "фильм", "fields": ["title", "title.ru"], "fuzziness": "AUTO"}
+        }
+    }
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
-    check("russian stemming in search (фильм -> Фильмы)", [h["_id"] for h in body["hits"]["hits"]][:1] == ["4"], body)
+    check(
+        "russian stemming in search (фильм -> Фильмы)",
+        [h["_id"] for h in body["hits"]["hits"]][:1] == ["4"],
+        body,
+    )
     q = {"query": {"match": {"title": "run"}}}
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
-    check("english stemming in search (run -> Running)", [h["_id"] for h in body["hits"]["hits"]] == ["2"], body)
+    check(
+        "english stemming in search (run -> Running)",
+        [h["_id"] for h in body["hits"]["hits"]] == ["2"],
+        body,
+    )
     q = {"query": {"term": {"title.raw": "THE MATRIX"}}}
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
     check("term query goes through the normalizer", body["hits"]["total"]["value"] == 1, body)
@@ -137,19 +186,37 @@ def main():
     q = {"query": {"match_all": {}}, "sort": [{"title.raw": "asc"}], "size": 100}
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
     sorted_titles = [h["sort"][0] for h in body["hits"]["hits"]]
-    check("sort on keyword sub-field (normalized values)", st == 200 and sorted_titles == sorted(sorted_titles) and "the matrix" in sorted_titles, sorted_titles)
+    check(
+        "sort on keyword sub-field (normalized values)",
+        st == 200 and sorted_titles == sorted(sorted_titles) and "the matrix" in sorted_titles,
+        sorted_titles,
+    )
 
     q = {"size": 0, "aggs": {"g": {"terms": {"field": "genres", "size": 10}}}}
     st, _, body = req("POST", "/smoke-movies-v1/_search", q)
     buckets = {b["key"]: b["doc_count"] for b in body["aggregations"]["g"]["buckets"]}
-    check("terms aggregation", buckets.get("Sci-Fi") == 3 and buckets.get("Action") == 3 and buckets.get("Drama") == 2, buckets)
+    check(
+        "terms aggregation",
+        buckets.get("Sci-Fi") == 3 and buckets.get("Action") == 3 and buckets.get("Drama") == 2,
+        buckets,
+    )
 
-    st, _, body = req("POST", "/_aliases", {"actions": [{"add": {"index": "smoke-movies-v1", "alias": "smoke-movies"}}]})
+    st, _, body = req(
+        "POST",
+        "/_aliases",
+        {"actions": [{"add": {"index": "smoke-movies-v1", "alias": "smoke-movies"}}]},
+    )
     check("_aliases add", st == 200 and body.get("acknowledged"), body)
-    st, _, body = req("POST", "/_aliases", {"actions": [
-        {"remove": {"index": "smoke-movies-v1", "alias": "smoke-movies"}},
-        {"add": {"index": "smoke-movies-v2", "alias": "smoke-movies"}},
-    ]})
+    st, _, body = req(
+        "POST",
+        "/_aliases",
+        {
+            "actions": [
+                {"remove": {"index": "smoke-movies-v1", "alias": "smoke-movies"}},
+                {"add": {"index": "smoke-movies-v2", "alias": "smoke-movies"}},
+            ]
+        },
+    )
     check("_aliases atomic swap (remove+add)", st == 200 and body.get("acknowledged"), body)
     st, _, body = req("GET", "/_alias/smoke-movies")
     check("alias now points to v2 only", list(body.keys()) == ["smoke-movies-v2"], body)
@@ -160,27 +227,45 @@ def main():
     st, _, body = req("POST", "/smoke-movies-v1/_count", {"query": {"term": {"genres": "Action"}}})
     check("_count with query", body["count"] == 3, body)
 
-    st, _, body = req("POST", "/_mget", {"docs": [{"_index": "smoke-movies-v1", "_id": "1"},
-                                                   {"_index": "smoke-movies-v1", "_id": "404"},
-                                                   {"_index": "smoke-movies", "_id": "new"}]})
+    st, _, body = req(
+        "POST",
+        "/_mget",
+        {
+            "docs": [
+                {"_index": "smoke-movies-v1", "_id": "1"},
+                {"_index": "smoke-movies-v1", "_id": "404"},
+                {"_index": "smoke-movies", "_id": "new"},
+            ]
+        },
+    )
     found = [d.get("found") for d in body["docs"]]
     check("_mget", st == 200 and found == [True, False, True], body)
 
     base = {"query": {"match_all": {}}, "sort": [{"year": "asc"}, {"title.raw": "asc"}], "size": 3}
     st, _, p1 = req("POST", "/smoke-movies-v1/_search", base)
-    st, _, p2 = req("POST", "/smoke-movies-v1/_search", dict(base, search_after=p1["hits"]["hits"][-1]["sort"]))
+    st, _, p2 = req(
+        "POST", "/smoke-movies-v1/_search", dict(base, search_after=p1["hits"]["hits"][-1]["sort"])
+    )
     st, _, f2 = req("POST", "/smoke-movies-v1/_search", dict(base, **{"from": 3}))
     ids1 = [h["_id"] for h in p1["hits"]["hits"]]
     ids2 = [h["_id"] for h in p2["hits"]["hits"]]
     check("search_after paging", ids1 == ["6", "4", "7"] and ids2 == ["2", "3", "1"], (ids1, ids2))
-    check("from+size paging equals search_after", [h["_id"] for h in f2["hits"]["hits"]] == ids2, f2)
+    check(
+        "from+size paging equals search_after", [h["_id"] for h in f2["hits"]["hits"]] == ids2, f2
+    )
 
     st, _, body = req("POST", "/smoke-movies-v1/_search", {"from": 9990, "size": 10})
     check("from+size == 10000 allowed", st == 200, body)
     st, _, body = req("POST", "/smoke-movies-v1/_search", {"from": 9995, "size": 10})
     reason = json.dumps(body)
-    check("from+size > 10000 rejected (index.max_result_window)", st == 400 and "max_result_window" in reason and "10000" in reason, reason[:300])
-    st, _, body = req("GET", "/smoke-movies-v1/_settings?include_defaults=true&filter_path=**.max_result_window")
+    check(
+        "from+size > 10000 rejected (index.max_result_window)",
+        st == 400 and "max_result_window" in reason and "10000" in reason,
+        reason[:300],
+    )
+    st, _, body = req(
+        "GET", "/smoke-movies-v1/_settings?include_defaults=true&filter_path=**.max_result_window"
+    )
     check("index.max_result_window default 10000", "10000" in json.dumps(body), body)
 
     st, _, body = req("POST", "/smoke-movies-v1/_update/1?refresh=true", {"doc": {"year": 2000}})
