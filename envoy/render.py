@@ -13,6 +13,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULTS = {
     "ENVOY_ADMIN_PORT": "9901",
     "ENVOY_PORT": "8080",
+    "ENVOY_TRANSCODER_PORT": "8090",
     "ENVOY_LISTEN_ADDRESS": "127.0.0.1",
     "ENVOY_ROUTE_TIMEOUT": "5s",
     "ENVOY_ACCESS_LOG_MIN_STATUS": "400",
@@ -58,7 +59,12 @@ def doc_routes(docs_dir: str) -> str:
                             body: {{ filename: "{path.resolve()}" }}
                           response_headers_to_add:
                             - header: {{ key: content-type, value: "{types.get(path.suffix, "application/octet-stream")}" }}
-                              append_action: OVERWRITE_IF_EXISTS_OR_ADD"""
+                              append_action: OVERWRITE_IF_EXISTS_OR_ADD
+                          # The cache filter would fetch upstream itself and miss the direct response.
+                          typed_per_filter_config:
+                            envoy.filters.http.cache:
+                              "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+                              disabled: true"""
         )
     return "\n".join(routes)
 
@@ -78,8 +84,11 @@ LOCAL_REPLY_CODES = {
 }
 
 
-def local_reply_mappers() -> str:
-    return "\n".join(
+def local_reply() -> str:
+    """Replies Envoy makes itself (a query parameter the transcoder cannot parse,
+    no route, no upstream, timeouts) get the same JSON shape as the API's own
+    errors, with the matching gRPC code."""
+    return "                local_reply_config:\n                  mappers:\n" + "\n".join(
         f"""                    - filter:
                         status_code_filter:
                           comparison: {{ op: EQ, value: {{ default_value: {status}, runtime_key: local_reply.s{status} }} }}
@@ -99,7 +108,7 @@ def main() -> None:
     values["DESCRIPTOR"] = args.descriptor
     values["GRPC_ENDPOINTS"] = endpoints(values["GRPC_UPSTREAMS"])
     values["DOC_ROUTES"] = doc_routes(values["DOCS_DIR"])
-    values["LOCAL_REPLY_MAPPERS"] = local_reply_mappers()
+    values["LOCAL_REPLY"] = local_reply()
     text = string.Template((HERE / "envoy.yaml.tmpl").read_text()).substitute(values)
     Path(args.out).write_text(text)
 

@@ -170,6 +170,7 @@ def edge(api: ApiServer) -> Iterator[Edge]:
         **os.environ,
         "ENVOY_PORT": str(port),
         "ENVOY_ADMIN_PORT": str(admin),
+        "ENVOY_TRANSCODER_PORT": str(free_port()),
         "GRPC_UPSTREAMS": api.target,
         "ENVOY_ROUTE_TIMEOUT": "5s",
         "DOCS_DIR": str(ROOT / "gen" / "docs"),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
+import redis.asyncio as aioredis
+from elasticsearch import AsyncElasticsearch
 
-from tests.conftest import ApiServer
+from tests.conftest import CHANNEL, TEST_PREFIX, VERSION_KEY, ApiServer
 from tests.support import catalog as c
 
 
@@ -134,3 +139,29 @@ async def test_request_id_reaches_the_service_log(http: httpx.AsyncClient, api: 
     lines = [line for line in api.proc.log_text().splitlines() if rid in line]
     assert lines, "the request id was not logged"
     assert '"rpc":"ListFilms"' in lines[-1]
+
+
+async def test_edge_cache_serves_reads_and_ends_staleness_within_the_bound(
+    http: httpx.AsyncClient, es: AsyncElasticsearch, redis_client: aioredis.Redis
+) -> None:
+    path = f"/api/v1/films/{c.F_COMEDY}"
+    first = await http.get(path)
+    assert first.headers["cache-control"] == "public, max-age=1"
+    second = await http.get(path)
+    assert "age" in second.headers  # answered by Envoy's cache, not the service
+    search = await http.get("/api/v1/films/search", params={"query": "comedians"})
+    assert "cache-control" not in search.headers  # unbounded keys are never edge-cached
+    index = f"{TEST_PREFIX}movies"
+    try:
+        await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Planets"}, refresh=True)
+        version = await redis_client.incr(VERSION_KEY)
+        await redis_client.publish(CHANNEL, str(version))
+        started = time.monotonic()
+        while (await http.get(path)).json()["title"] != "Zany Planets":
+            # max-age of the edge plus version propagation.
+            assert time.monotonic() - started < 2.5, "stale beyond the bound"
+            await asyncio.sleep(0.05)
+    finally:
+        await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Stars"}, refresh=True)
+        version = await redis_client.incr(VERSION_KEY)
+        await redis_client.publish(CHANNEL, str(version))

@@ -65,7 +65,13 @@ class RpcRunner:
             else None
         )
 
-    def wrap(self, name: str, call: Callable[[Any], Awaitable[bytes]]) -> Handler:
+    def wrap(
+        self, name: str, call: Callable[[Any], Awaitable[bytes]], edge_cacheable: bool = True
+    ) -> Handler:
+        """`edge_cacheable` is False for free-text searches: their keys are
+        unbounded, and Envoy's in-memory cache must stay bounded."""
+        metadata = self._cache_metadata if edge_cacheable else None
+
         async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
             token = request_id.set(str(rid))
@@ -91,8 +97,8 @@ class RpcRunner:
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
             finally:
                 request_id.reset(token)
-            if self._cache_metadata is not None:
-                await context.send_initial_metadata(self._cache_metadata)
+            if metadata is not None:
+                await context.send_initial_metadata(metadata)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "rpc ok",
@@ -130,6 +136,7 @@ def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.Ge
                 lambda r: catalog.search_films(
                     r.query, _opt(r, "page_number"), _opt(r, "page_size")
                 ),
+                edge_cacheable=False,
             ),
             f.SearchFilmsRequest,
         ),
@@ -156,6 +163,7 @@ def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.Ge
                 lambda r: catalog.search_persons(
                     r.query, _opt(r, "page_number"), _opt(r, "page_size")
                 ),
+                edge_cacheable=False,
             ),
             p.SearchPersonsRequest,
         ),
