@@ -50,7 +50,7 @@ _RU_ADJECTIVES: Final = (
     "Тихий", "Последний", "Тёмный", "Золотой", "Северный", "Далёкий", "Ночной", "Белый",
 )  # fmt: skip
 # Cyrillic on purpose: the `title.ru` sub-field needs something to analyse.
-_RU_NOUNS: Final = ("дом", "город", "берег", "поезд", "сад", "лес", "маяк", "путь")  # noqa: RUF001
+_RU_NOUNS: Final = ("дом", "город", "берег", "поезд", "сад", "лес", "маяк", "путь")
 _PLACES: Final = (
     "a small coastal town", "a failing space colony", "post-war Berlin", "a remote research station",
     "the Siberian taiga", "a crumbling Hollywood studio", "a Tokyo night market", "an island prison",

@@ -12,7 +12,7 @@ from tenacity import (
     retry_if_exception,
     stop_after_delay,
     stop_never,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from movies_etl.adapters.search import TransientBulkError
@@ -71,7 +71,7 @@ def retrying(
     give_up_seconds: float | None,
     only_transient: bool = True,
 ) -> AsyncRetrying:
-    """Exponential backoff with jitter, so restarted ETLs do not hit a backend in step.
+    """Exponential backoff with full jitter, so ETLs do not hit a recovering backend in step.
 
     `give_up_seconds=None` retries forever: the continuous ETL must never crash-loop,
     it waits for the backend and catches up. One-shot commands give up eventually.
@@ -80,7 +80,7 @@ def retrying(
     """
     return AsyncRetrying(
         retry=retry_if_exception(is_transient if only_transient else _is_error),
-        wait=wait_exponential_jitter(initial=initial_seconds, max=max_seconds),
+        wait=wait_random_exponential(multiplier=initial_seconds, max=max_seconds),
         stop=stop_never if give_up_seconds is None else stop_after_delay(give_up_seconds),
         before_sleep=_log_attempt,
         reraise=True,
