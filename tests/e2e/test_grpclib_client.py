@@ -1,0 +1,67 @@
+"""The grpclib client other Python services use, against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+
+from movies_client import InvalidArgument, MoviesClient, NotFound, Unavailable
+from tests.conftest import ApiServer
+from tests.support import catalog as c
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def client(api: ApiServer) -> MoviesClient:
+    return MoviesClient("127.0.0.1", api.port, timeout=3.0, attempts=4, backoff_initial=0.2)
+
+
+async def test_reads_every_service(client: MoviesClient) -> None:
+    async with client:
+        film = await client.get_film(c.F_NEW_HOPE)
+        assert film.title.startswith("Star Wars")
+        films = await client.list_films(genre_id=c.G_ACTION, page_size=1)
+        assert (films.total, len(films.films)) == (2, 1)
+        assert (await client.search_films("solaris")).total == 0  # Cyrillic title only
+        assert (await client.get_genre(c.G_DRAMA)).film_count == 3
+        assert (await client.list_genres()).total == 5
+        assert (await client.get_person(c.P_HAMILL)).full_name == "Mark Hamill"
+        assert (await client.search_persons("harrison")).persons[0].uuid == c.P_FORD
+        assert (await client.list_person_films(c.P_TARKOVSKY)).films[0].uuid == c.F_SOLARIS
+
+
+async def test_errors_are_typed(client: MoviesClient) -> None:
+    async with client:
+        with pytest.raises(NotFound):
+            await client.get_film(c.MISSING)
+        with pytest.raises(InvalidArgument, match="page_size"):
+            await client.list_films(page_size=500)
+
+
+async def test_retries_unavailable_until_the_backend_is_back(
+    client: MoviesClient, es_proxy: TcpProxy
+) -> None:
+    es_proxy.set_mode("down")
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.5, es_proxy.set_mode, "pass")
+    try:
+        async with client:
+            resp = await client.search_films(f"star {uuid.uuid4().hex[:6]}")
+        assert resp.page_size == 50
+    finally:
+        es_proxy.set_mode("pass")
+
+
+async def test_gives_up_with_unavailable(api: ApiServer, es_proxy: TcpProxy) -> None:
+    es_proxy.set_mode("down")
+    try:
+        started = time.monotonic()
+        async with MoviesClient("127.0.0.1", api.port, attempts=2, backoff_initial=0.05) as cl:
+            with pytest.raises(Unavailable):
+                await cl.search_films(uuid.uuid4().hex)
+        assert time.monotonic() - started < 5
+    finally:
+        es_proxy.set_mode("pass")
