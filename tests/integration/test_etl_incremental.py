@@ -234,7 +234,7 @@ async def test_each_batch_signals_the_api_cache(
     assert message is not None
     assert message["data"] == b"1"
     await pubsub.unsubscribe(h.CHANNEL)
-    await pubsub.reset()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 async def test_redis_down_does_not_stop_the_etl(es: AsyncElasticsearch) -> None:
