@@ -8,10 +8,16 @@ errors as exceptions a caller can branch on.
 
 from movies_client.client import (
     ClientError,
-    InvalidArgument,
+    InvalidArgumentError,
     MoviesClient,
-    NotFound,
-    Unavailable,
+    NotFoundError,
+    UnavailableError,
 )
 
-__all__ = ["ClientError", "InvalidArgument", "MoviesClient", "NotFound", "Unavailable"]
+__all__ = [
+    "ClientError",
+    "InvalidArgumentError",
+    "MoviesClient",
+    "NotFoundError",
+    "UnavailableError",
+]

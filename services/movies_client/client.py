@@ -36,23 +36,23 @@ class ClientError(Exception):
         self.message = message or ""
 
 
-class NotFound(ClientError):
+class NotFoundError(ClientError):
     """The film, genre or person does not exist."""
 
 
-class InvalidArgument(ClientError):
+class InvalidArgumentError(ClientError):
     """The request was malformed; the message says what to fix."""
 
 
-class Unavailable(ClientError):
+class UnavailableError(ClientError):
     """The catalogue stayed unavailable through every retry."""
 
 
 _ERRORS: dict[Status, type[ClientError]] = {
-    Status.NOT_FOUND: NotFound,
-    Status.INVALID_ARGUMENT: InvalidArgument,
-    Status.UNAVAILABLE: Unavailable,
-    Status.DEADLINE_EXCEEDED: Unavailable,
+    Status.NOT_FOUND: NotFoundError,
+    Status.INVALID_ARGUMENT: InvalidArgumentError,
+    Status.UNAVAILABLE: UnavailableError,
+    Status.DEADLINE_EXCEEDED: UnavailableError,
 }
 
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from movies_client import InvalidArgument, MoviesClient, NotFound, Unavailable
+from movies_client import InvalidArgumentError, MoviesClient, NotFoundError, UnavailableError
 from tests.conftest import ApiServer
 from tests.support import catalog as c
 from tests.support.tcp_proxy import TcpProxy
@@ -35,9 +35,9 @@ async def test_reads_every_service(client: MoviesClient) -> None:
 
 async def test_errors_are_typed(client: MoviesClient) -> None:
     async with client:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             await client.get_film(c.MISSING)
-        with pytest.raises(InvalidArgument, match="page_size"):
+        with pytest.raises(InvalidArgumentError, match="page_size"):
             await client.list_films(page_size=500)
 
 
@@ -60,7 +60,7 @@ async def test_gives_up_with_unavailable(api: ApiServer, es_proxy: TcpProxy) -> 
     try:
         started = time.monotonic()
         async with MoviesClient("127.0.0.1", api.port, attempts=2, backoff_initial=0.05) as cl:
-            with pytest.raises(Unavailable):
+            with pytest.raises(UnavailableError):
                 await cl.search_films(uuid.uuid4().hex)
         assert time.monotonic() - started < 5
     finally:
