@@ -21,6 +21,7 @@ class RedisCacheSignal:
         self._redis = client
         self._key = version_key
         self._channel = channel
+        self._failing = False
 
     async def signal(self) -> bool:
         """True once the API can see the new version; False (logged) if Redis is down.
@@ -32,8 +33,14 @@ class RedisCacheSignal:
             version = await self._redis.incr(self._key)
             await self._redis.publish(self._channel, str(version))
         except (RedisError, OSError) as exc:
-            logger.warning("cache signal failed, will retry: %s", exc)
+            # Once per outage, not once per retry.
+            log = logger.debug if self._failing else logger.warning
+            log("cache signal failed, will retry: %s", exc)
+            self._failing = True
             return False
+        if self._failing:
+            logger.info("cache signal delivered again (version %s)", version)
+            self._failing = False
         logger.debug("cache version %s published on %s", version, self._channel)
         return True
 

@@ -1,0 +1,169 @@
+"""The continuous ETL: lag from a commit to a searchable document, and full rebuilds
+that readers (Elasticsearch clients and the API itself) never notice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+import pytest_asyncio
+from elasticsearch import AsyncElasticsearch
+
+from movies.v1 import film_service_pb2 as fpb
+from movies.v1 import film_service_pb2_grpc as fgrpc
+from movies_etl import bootstrap, indices
+from movies_etl.adapters.postgres import connect
+from movies_etl.importer import import_sqlite
+from tests import etl_helpers as h
+from tests.support.procs import VENV_BIN, Proc, free_port, python, wait_until
+
+logger = logging.getLogger(__name__)
+FILMS = 999
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sample(es: AsyncElasticsearch) -> AsyncIterator[None]:
+    if not h.SAMPLE_SQLITE.exists():
+        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
+    await h.recreate_database()
+    await h.drop_test_indices(es)
+    conn = await connect(h.TEST_DSN, 5)
+    async with conn:
+        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
+    yield
+    await h.drop_test_indices(es)
+
+
+@pytest_asyncio.fixture
+async def running_etl(sample: None) -> AsyncIterator[bootstrap.App]:
+    """`etl run` in this process, for as long as the test lasts."""
+    async with bootstrap.app(h.settings()) as app:
+        stop = asyncio.Event()
+        task = asyncio.create_task(app.sync.run_forever(stop))
+        try:
+            yield app
+        finally:
+            stop.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def test_lag_from_commit_to_search(
+    running_etl: bootstrap.App, es: AsyncElasticsearch
+) -> None:
+    alias = indices.alias_name(indices.MOVIES, h.PREFIX)
+    await h.eventually(
+        lambda: _count(es, alias, FILMS), 60, "initial load through `etl run`", interval=0.2
+    )
+    (film_id,) = (await h.fetch("select id::text from content.film_work order by id limit 1"))[0]
+    lags = []
+    for attempt in range(5):
+        title = f"Lag probe {attempt}"
+        await h.execute("update content.film_work set title = %s where id = %s", title, film_id)
+        started = time.monotonic()
+
+        async def visible(expected: str = title) -> bool:
+            doc = await es.get(index=alias, id=film_id, source_includes=["title"])
+            return bool(doc["_source"]["title"] == expected)
+
+        await h.eventually(visible, 10, "a committed change in Elasticsearch", interval=0.01)
+        lags.append(time.monotonic() - started)
+    lags.sort()
+    logger.warning("commit -> searchable lag: median %.3fs, max %.3fs", lags[2], lags[-1])
+    assert lags[2] < 2.0
+
+
+async def _count(es: AsyncElasticsearch, alias: str, expected: int) -> bool:
+    try:
+        return int((await es.count(index=alias))["count"]) == expected
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def api_on_test_indices(sample: None) -> Iterator[str]:
+    port = free_port()
+    env = {
+        "GRPC_PORT": str(port),
+        "ELASTICSEARCH_URL": h.ES_URL,
+        "ES_INDEX_PREFIX": h.PREFIX,
+        # No cache: every call below must reach Elasticsearch.
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = Proc("test-etl-content-api", [str(VENV_BIN / "content-api")], env).start()
+
+    def healthy() -> bool:
+        import subprocess
+
+        args = python("-m", "content_api.healthcheck", "--port", str(port))
+        return subprocess.run(args, capture_output=True, check=False).returncode == 0
+
+    wait_until(healthy, 30, "content-api on the ETL's test indices")
+    yield f"127.0.0.1:{port}"
+    proc.stop()
+
+
+async def test_reindex_while_queried(
+    running_etl: bootstrap.App, es: AsyncElasticsearch, api_on_test_indices: str
+) -> None:
+    """Readers see the whole catalogue before, during and after every rebuild."""
+    alias = indices.alias_name(indices.MOVIES, h.PREFIX)
+    await h.eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
+    stop = asyncio.Event()
+    seen: list[int] = []
+    failures: list[str] = []
+
+    async def query_elasticsearch() -> None:
+        page = 0
+        while not stop.is_set():
+            try:
+                result = await es.search(
+                    index=alias, query={"match": {"title": "star"}}, size=5, from_=page % 20,
+                    track_total_hits=True, sort=[{"title.raw": "asc"}, {"id": "asc"}],
+                )  # fmt: skip
+                count = await es.count(index=alias)
+                seen.append(int(count["count"]))
+                if not result["hits"]["hits"]:
+                    failures.append("a search found nothing")
+            except Exception as exc:
+                failures.append(f"elasticsearch: {exc!r}")
+            page += 1
+
+    async def query_api() -> None:
+        async with grpc.aio.insecure_channel(api_on_test_indices) as channel:
+            stub = fgrpc.FilmServiceStub(channel)
+            page = 1
+            while not stop.is_set():
+                try:
+                    response = await stub.ListFilms(
+                        fpb.ListFilmsRequest(sort="title", page_number=page % 19 + 1, page_size=50)
+                    )
+                    seen.append(response.total)
+                    if not response.films:
+                        failures.append(f"api page {page % 19 + 1} empty")
+                except grpc.aio.AioRpcError as exc:
+                    failures.append(f"api: {exc.code()} {exc.details()}")
+                page += 1
+
+    readers = [asyncio.create_task(query_elasticsearch()), asyncio.create_task(query_api())]
+    try:
+        for _ in range(3):
+            async with bootstrap.app(h.settings()) as app:
+                await app.sync.reindex()
+            await asyncio.sleep(0.3)
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
+
+    assert not failures, failures[:5]
+    assert len(seen) > 50
+    assert set(seen) == {FILMS}
+    await h.assert_indices_equal_database(es)
