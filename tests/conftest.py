@@ -10,10 +10,7 @@ things without disturbing the dev stack.
 from __future__ import annotations
 
 import os
-import random
-import signal
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import grpc
 import httpx
@@ -23,7 +20,8 @@ import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
 from tests.support import catalog
-from tests.support.procs import VENV_BIN, Proc, free_port, port_open, python, wait_until
+from tests.support.procs import Proc, free_port, port_open, wait_until
+from tests.support.servers import ApiServer, Edge, start_api, start_edge
 from tests.support.tcp_proxy import TcpProxy
 
 ES_URL = os.environ.get(
@@ -34,37 +32,6 @@ TEST_PREFIX = "test_api_"
 VERSION_KEY = "test:catalog_version"
 CHANNEL = "test:catalog_changed"
 DEADLINE_S = 1.5
-
-
-@dataclass
-class ApiServer:
-    """The tests' gRPC server and how to reach or restart it."""
-
-    proc: Proc
-    port: int
-    env: dict[str, str]
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def restart(self) -> None:
-        self.proc.stop(signal.SIGTERM)
-        self.proc = Proc(self.proc.name, self.proc.args, self.env).start()
-        wait_until(lambda: _healthy(self.port), 30, "content-api")
-
-
-def _healthy(port: int) -> bool:
-    import subprocess
-
-    return (
-        subprocess.run(
-            python("-m", "content_api.healthcheck", "--port", str(port)),
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
-    )
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -119,24 +86,20 @@ async def loaded_catalog(es: AsyncElasticsearch) -> None:
 
 @pytest.fixture(scope="session")
 def api(loaded_catalog: None, test_redis: Proc, es_proxy: TcpProxy) -> Iterator[ApiServer]:
-    port = free_port()
-    env = {
-        "GRPC_PORT": str(port),
-        "ELASTICSEARCH_URL": f"http://127.0.0.1:{es_proxy.listen_port}",
-        "ES_INDEX_PREFIX": TEST_PREFIX,
-        "ES_TIMEOUT_SECONDS": "1.0",
-        "REQUEST_DEADLINE_SECONDS": str(DEADLINE_S),
-        "REDIS_URL": f"redis://127.0.0.1:{test_redis.port}/0",  # type: ignore[attr-defined]
-        "CACHE_VERSION_KEY": VERSION_KEY,
-        "CACHE_CHANNEL": CHANNEL,
-        "CACHE_VERSION_POLL_SECONDS": "0.5",
-        "CACHE_RETRY_AFTER_SECONDS": "0.5",
-        "LOG_LEVEL": "INFO",
-    }
-    server = ApiServer(
-        Proc("test-content-api", [str(VENV_BIN / "content-api")], env).start(), port, env
+    server = start_api(
+        "test-content-api",
+        {
+            "ELASTICSEARCH_URL": f"http://127.0.0.1:{es_proxy.listen_port}",
+            "ES_INDEX_PREFIX": TEST_PREFIX,
+            "ES_TIMEOUT_SECONDS": "1.0",
+            "REQUEST_DEADLINE_SECONDS": str(DEADLINE_S),
+            "REDIS_URL": f"redis://127.0.0.1:{test_redis.port}/0",  # type: ignore[attr-defined]
+            "CACHE_VERSION_KEY": VERSION_KEY,
+            "CACHE_CHANNEL": CHANNEL,
+            "CACHE_VERSION_POLL_SECONDS": "0.5",
+            "CACHE_RETRY_AFTER_SECONDS": "0.5",
+        },
     )
-    wait_until(lambda: _healthy(port), 30, "content-api")
     yield server
     server.proc.stop()
 
@@ -147,62 +110,11 @@ async def channel(api: ApiServer) -> AsyncIterator[grpc.aio.Channel]:
         yield ch
 
 
-@dataclass
-class Edge:
-    proc: Proc
-    port: int
-    admin_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture(scope="session")
 def edge(api: ApiServer) -> Iterator[Edge]:
-    import subprocess
-
-    from tests.support.procs import LOG_DIR, ROOT
-
-    port, admin = free_port(), free_port()
-    cfg = LOG_DIR / "envoy-test.yaml"
-    env = {
-        **os.environ,
-        "ENVOY_PORT": str(port),
-        "ENVOY_ADMIN_PORT": str(admin),
-        "ENVOY_TRANSCODER_PORT": str(free_port()),
-        "GRPC_UPSTREAMS": api.target,
-        "ENVOY_ROUTE_TIMEOUT": "5s",
-        "DOCS_DIR": str(ROOT / "gen" / "docs"),
-    }
-    subprocess.run(
-        python(
-            str(ROOT / "envoy" / "render.py"),
-            "--descriptor",
-            str(ROOT / "gen" / "descriptors.pb"),
-            "--out",
-            str(cfg),
-        ),
-        env=env,
-        check=True,
-    )
-    proc = Proc(
-        "test-envoy",
-        [
-            str(VENV_BIN / "envoy"),
-            "-c",
-            str(cfg),
-            "--base-id",
-            str(random.randint(100, 10_000)),
-            "--log-level",
-            "warning",
-            "--concurrency",
-            "1",
-        ],
-    ).start()
-    wait_until(lambda: httpx.get(f"http://127.0.0.1:{admin}/ready").status_code == 200, 30, "envoy")
-    yield Edge(proc, port, admin)
-    proc.stop()
+    server = start_edge("test-envoy", api)
+    yield server
+    server.proc.stop()
 
 
 @pytest_asyncio.fixture(scope="session")

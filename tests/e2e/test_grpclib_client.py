@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from movies_client import InvalidArgumentError, MoviesClient, NotFoundError, UnavailableError
-from tests.conftest import ApiServer
 from tests.support import catalog as c
+from tests.support.servers import ApiServer
 from tests.support.tcp_proxy import TcpProxy
 
 

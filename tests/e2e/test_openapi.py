@@ -7,8 +7,8 @@ import subprocess
 
 import httpx
 
-from tests.conftest import Edge
 from tests.support.procs import VENV_BIN
+from tests.support.servers import Edge
 
 
 async def test_openapi_document_covers_every_route(http: httpx.AsyncClient) -> None:

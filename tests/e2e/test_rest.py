@@ -10,8 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
-from tests.conftest import CHANNEL, TEST_PREFIX, VERSION_KEY, ApiServer
+from tests.conftest import CHANNEL, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
+from tests.support.servers import ApiServer
 
 
 async def get(http: httpx.AsyncClient, path: str, status: int = 200) -> dict:  # type: ignore[type-arg]

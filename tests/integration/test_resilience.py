@@ -15,9 +15,10 @@ from elasticsearch import AsyncElasticsearch
 
 from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
-from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY, ApiServer
+from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
 from tests.support.procs import Proc, port_open, wait_until
+from tests.support.servers import ApiServer
 from tests.support.tcp_proxy import TcpProxy
 
 

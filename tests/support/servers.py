@@ -1,0 +1,87 @@
+"""Starting the tests' own content API servers and Envoy edges."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+from dataclasses import dataclass
+
+import httpx
+
+from tests.support.procs import LOG_DIR, ROOT, VENV_BIN, Proc, free_port, python, wait_until
+
+
+def healthy(port: int) -> bool:
+    cmd = python("-m", "content_api.healthcheck", "--port", str(port))
+    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+
+@dataclass
+class ApiServer:
+    """A gRPC server the tests own, and how to reach or restart it."""
+
+    proc: Proc
+    port: int
+    env: dict[str, str]
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        self.proc.stop(signal.SIGTERM)
+        self.proc = Proc(self.proc.name, self.proc.args, self.env).start()
+        wait_until(lambda: healthy(self.port), 30, "content-api")
+
+
+def start_api(name: str, env: dict[str, str]) -> ApiServer:
+    port = free_port()
+    full_env = {"GRPC_PORT": str(port), "LOG_LEVEL": "INFO", **env}
+    server = ApiServer(
+        Proc(name, [str(VENV_BIN / "content-api")], full_env).start(), port, full_env
+    )
+    wait_until(lambda: healthy(port), 30, name)
+    return server
+
+
+@dataclass
+class Edge:
+    """An Envoy the tests own, rendered from the same template as the dev stack."""
+
+    proc: Proc
+    port: int
+    admin_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def start_edge(name: str, api: ApiServer) -> Edge:
+    port, admin = free_port(), free_port()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    cfg = LOG_DIR / f"{name}.yaml"
+    env = {
+        **os.environ,
+        "ENVOY_PORT": str(port),
+        "ENVOY_ADMIN_PORT": str(admin),
+        "ENVOY_TRANSCODER_PORT": str(free_port()),
+        "GRPC_UPSTREAMS": api.target,
+        "ENVOY_ROUTE_TIMEOUT": "5s",
+        "DOCS_DIR": str(ROOT / "gen" / "docs"),
+    }
+    render = python(
+        str(ROOT / "envoy" / "render.py"),
+        "--descriptor",
+        str(ROOT / "gen" / "descriptors.pb"),
+        "--out",
+        str(cfg),
+    )
+    subprocess.run(render, env=env, check=True)
+    args = [str(VENV_BIN / "envoy"), "-c", str(cfg), "--base-id", str(random.randint(100, 60_000))]
+    proc = Proc(name, [*args, "--log-level", "warning", "--concurrency", "1"]).start()
+    ready = f"http://127.0.0.1:{admin}/ready"
+    wait_until(lambda: httpx.get(ready).status_code == 200, 30, name)
+    return Edge(proc, port, admin)
