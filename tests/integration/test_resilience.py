@@ -59,7 +59,10 @@ async def test_cache_hit_then_invalidation_by_version(
 
 
 async def test_redis_down_answers_keep_coming(
-    films: fgrpc.FilmServiceAsyncStub, test_redis: Proc, redis_client: aioredis.Redis
+    films: fgrpc.FilmServiceAsyncStub,
+    test_redis: Proc,
+    redis_client: aioredis.Redis,
+    api: ApiServer,
 ) -> None:
     test_redis.stop()
     try:
@@ -67,6 +70,7 @@ async def test_redis_down_answers_keep_coming(
             assert await title_of(films, c.F_NEW_HOPE) == "Star Wars: Episode IV - A New Hope"
         resp = await films.ListFilms(fpb.ListFilmsRequest(sort="title"))
         assert resp.total == len(c.FILMS)
+        assert "redis unavailable, serving from elasticsearch" in api.proc.log_text()
     finally:
         test_redis.start()
         wait_until(lambda: port_open(test_redis.port), 10, "test redis")  # type: ignore[attr-defined]

@@ -150,7 +150,7 @@ class RedisCache:
         if now >= self._down_until:
             log.warning(
                 "redis unavailable, serving from elasticsearch",
-                extra={"op": op, "error": repr(exc)[:200]},
+                extra={"op": op, "error": repr(exc)[:200], "redis_errors": self.stats.errors},
             )
         self._down_until = now + self._retry_after
         # The version may have moved while we could not hear about it.
