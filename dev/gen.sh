@@ -17,8 +17,12 @@ PROTOS=$(find protos -name '*.proto' | sort)
   --python_out="$OUT" --mypy_out="$OUT" \
   --grpc_python_out="$OUT" --mypy_grpc_out="$OUT" \
   --plugin=protoc-gen-grpclib_python=.venv/bin/protoc-gen-grpclib_python --grpclib_python_out="$OUT" \
-  --include_imports --include_source_info --descriptor_set_out="$OUT/descriptors.pb" \
   $PROTOS
+# Envoy's descriptor set also carries google.rpc.ErrorInfo, so the transcoder can
+# print the error details the service attaches (AIP-193).
+"$PY" -m grpc_tools.protoc -I protos -I "$SITE" \
+  --include_imports --include_source_info --descriptor_set_out="$OUT/descriptors.pb" \
+  $PROTOS google/rpc/error_details.proto
 # OpenAPI: gnostic's protoc-gen-openapi reads the same google.api.http annotations
 # the transcoder serves, so the document cannot drift from the edge.
 OPENAPI_PLUGIN_VERSION=v0.7.1

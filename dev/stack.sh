@@ -146,13 +146,14 @@ envoy_up() {
   mkdir -p "$STACK_DIR/envoy"
   DOCS_DIR=$ROOT/gen/docs "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
   if pid_alive envoy && cmp -s "$cfg" "$RUN/envoy.applied.yaml" \
+     && cmp -s gen/descriptors.pb "$RUN/envoy.applied.pb" \
      && curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready" >/dev/null; then
     log "envoy already up on :$ENVOY_PORT"; return
   fi
   stop_pid envoy
   "$VENV/bin/envoy" --mode validate -c "$cfg" >>"$LOGS/envoy.log" 2>&1 || die "envoy config invalid (see $LOGS/envoy.log)"
   start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-7}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
-  cp "$cfg" "$RUN/envoy.applied.yaml"
+  cp "$cfg" "$RUN/envoy.applied.yaml"; cp gen/descriptors.pb "$RUN/envoy.applied.pb"
   wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
   pid_alive envoy || die "envoy exited (is another Envoy on :$ENVOY_ADMIN_PORT? see $LOGS/envoy.log)"
   log "envoy started: REST on :$ENVOY_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"

@@ -51,3 +51,5 @@ def configure(level: str, as_json: bool) -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    # The client logs every request at INFO; our own lines already say what matters.
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)

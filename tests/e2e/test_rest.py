@@ -166,3 +166,21 @@ async def test_edge_cache_serves_reads_and_ends_staleness_within_the_bound(
         await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Stars"}, refresh=True)
         version = await redis_client.incr(VERSION_KEY)
         await redis_client.publish(CHANNEL, str(version))
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/api/v1/films?page_size=0", "INVALID_PAGE_SIZE"),
+        ("/api/v1/films?sort=x", "INVALID_SORT"),
+        ("/api/v1/films/search?query=", "EMPTY_QUERY"),
+        (f"/api/v1/persons/{c.MISSING}", "PERSON_NOT_FOUND"),
+        ("/api/v1/genres/x", "INVALID_UUID"),
+    ],
+)
+async def test_errors_carry_an_error_info_reason(
+    http: httpx.AsyncClient, path: str, reason: str
+) -> None:
+    body = (await http.get(path)).json()
+    assert body["details"][0]["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+    assert (body["details"][0]["reason"], body["details"][0]["domain"]) == (reason, "movies.v1")

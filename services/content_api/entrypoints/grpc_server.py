@@ -11,10 +11,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -38,6 +39,8 @@ _STATUS: dict[type[DomainError], grpc.StatusCode] = {
     NotFoundError: grpc.StatusCode.NOT_FOUND,
     BackendUnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
+
+ERROR_DOMAIN = "movies.v1"
 
 SERVICE_NAMES = tuple(
     f.services_by_name[name].full_name
@@ -84,17 +87,20 @@ class RpcRunner:
             except DomainError as exc:
                 code = _STATUS[type(exc)]
                 log.info("rpc failed", extra={"rpc": name, "code": code.name, "why": exc.message})
-                await context.abort(code, exc.message)
+                await _abort(context, code, exc.message, exc.reason)
             except grpc.aio.AbortError:
                 raise
             except TimeoutError:
                 log.warning("rpc deadline exceeded", extra={"rpc": name, "timeout_s": timeout})
-                await context.abort(
-                    grpc.StatusCode.UNAVAILABLE, "the catalogue did not answer in time; retry later"
+                await _abort(
+                    context,
+                    grpc.StatusCode.UNAVAILABLE,
+                    "the catalogue did not answer in time; retry later",
+                    "BACKEND_TIMEOUT",
                 )
             except Exception:
                 log.exception("rpc crashed", extra={"rpc": name})
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                await _abort(context, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
             finally:
                 request_id.reset(token)
             if metadata is not None:
@@ -107,6 +113,18 @@ class RpcRunner:
             return payload
 
         return handler
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message: str, reason: str
+) -> NoReturn:
+    """AIP-193: a standard code, a message saying what to fix, and an ErrorInfo
+    whose reason a program can branch on (the transcoder renders it as JSON)."""
+    status = status_pb2.Status(code=code.value[0], message=message)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+    await context.abort(
+        code, message, trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),)
+    )
 
 
 def _unary(handler: Handler, request_type: type[Message]) -> grpc.RpcMethodHandler[Any, Any]:
