@@ -1,0 +1,229 @@
+"""What every part of the bench shares: processes, load results, tables, machine facts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+LOG_DIR = ROOT / ".stack" / "logs" / "bench"
+ES_URL = os.environ.get(
+    "ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}"
+)
+REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
+REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
+PG_PORT = int(os.environ.get("PG_PORT", "5432"))
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout}s (logs: {LOG_DIR})")
+
+
+def http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=1).status_code == 200
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process, from the kernel's own accounting."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Proc:
+    """A child process of the bench, logging to .stack/logs/bench/NAME.log.
+
+    Envoy asks the kernel for SIGTERM when its parent dies: the bench stays alive
+    for as long as its children are needed and stops them itself.
+    """
+
+    def __init__(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.args = list(args)
+        self.env = {**os.environ, **(env or {})}
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOG_DIR / f"{name}.log"
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None, f"{self.name} not started"
+        return self.popen.pid
+
+    def start(self) -> Proc:
+        with self.log_path.open("ab") as out:
+            self.popen = subprocess.Popen(
+                self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def rss_mib(self) -> float:
+        return rss_mib(self.pid) if self.alive() else 0.0
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One load run: throughput and latency as the client saw them."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+    @staticmethod
+    def median(runs: Sequence[Load]) -> Load:
+        return Load(
+            rps=statistics.median(r.rps for r in runs),
+            p50_ms=statistics.median(r.p50_ms for r in runs),
+            p99_ms=statistics.median(r.p99_ms for r in runs),
+            requests=sum(r.requests for r in runs),
+            errors=sum(r.errors for r in runs),
+        )
+
+
+@dataclass
+class Series:
+    """Repeated runs of one scenario at one concurrency; reported as medians."""
+
+    part: str
+    scenario: str
+    concurrency: int
+    runs: list[Load] = field(default_factory=list)
+
+    @property
+    def result(self) -> Load:
+        return Load.median(self.runs)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how hard: the smoke run proves the scripts work, the full one measures."""
+
+    smoke: bool
+    duration_s: float
+    repeats: int
+    concurrencies: tuple[int, ...]
+    api_films: int
+    sizes: tuple[int, ...]
+    memory_s: float
+    lag_trials: int
+
+    @staticmethod
+    def full(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> Settings:
+        return Settings(False, 5.0, 3, (1, 16, 64), 100_000, sizes, 300.0, 5)
+
+    @staticmethod
+    def quick() -> Settings:
+        return Settings(True, 1.0, 1, (1, 4), 400, (400,), 4.0, 2)
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}×" if base > 0 else "–"
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows)
+    return "\n".join(lines)
+
+
+def _first_line(args: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not found"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
+def machine_facts() -> dict[str, str]:
+    """What a reader needs to compare these numbers with theirs."""
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        match = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = match.group(1).strip() if match else cpu
+    mem_kib = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kib = int(line.split()[1])
+    try:
+        es_version = httpx.get(ES_URL, timeout=2).json()["version"]["number"]
+    except Exception:
+        es_version = "unreachable"
+    envoy = _first_line([str(VENV_BIN / "envoy"), "--version"])
+    envoy_match = re.search(r"/(\d+\.\d+\.\d+)/", envoy)
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "envoy": envoy_match.group(1) if envoy_match else envoy,
+        "elasticsearch": es_version,
+        "redis": _first_line(["redis-server", "--version"]).split(" v=")[-1].split()[0],
+        "postgresql": _first_line(["psql", "--version"]).split()[-1],
+        "wrk": _first_line(["wrk", "--version"]).split(" [")[0],
+    }
+
+
+def require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise RuntimeError(f"{tool} is not installed (Debian: apt-get install {tool})")
+    return path

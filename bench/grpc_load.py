@@ -1,0 +1,104 @@
+"""gRPC load straight at the server with `ghz`, built once from the Go module proxy.
+
+`ghz` sends the messages of its data file round-robin, one per call, over one
+HTTP/2 connection (as Envoy does towards the server) with `concurrency` workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, Load, log
+
+GHZ_VERSION = "v0.93.0"
+BIN_DIR = ROOT / "bench" / ".bin"
+GHZ = BIN_DIR / "ghz"
+DESCRIPTORS = ROOT / "gen" / "descriptors.pb"
+
+
+def ensure_ghz() -> Path:
+    """`bench/.bin/ghz`, installed with `go install` the first time it is needed."""
+    if GHZ.exists():
+        return GHZ
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("ghz needs Go to build it (Debian: apt-get install golang-go)")
+    log(f"building ghz {GHZ_VERSION} into {BIN_DIR}")
+    BIN_DIR.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [go, "install", f"github.com/bojand/ghz/cmd/ghz@{GHZ_VERSION}"],
+        env={**os.environ, "GOBIN": str(BIN_DIR)},
+        check=True,
+        timeout=600,
+    )
+    return GHZ
+
+
+def version() -> str:
+    return GHZ_VERSION if GHZ.exists() else "not built"
+
+
+def run(
+    target: str,
+    method: str,
+    messages: Sequence[dict[str, Any]],
+    concurrency: int,
+    duration_s: float,
+) -> Load:
+    """`method` is `package.Service/Method`; each call sends the next of `messages`."""
+    ghz = ensure_ghz()
+    with tempfile.TemporaryDirectory(prefix="bench-ghz-") as tmp:
+        data = Path(tmp) / "data.json"
+        data.write_text(json.dumps(list(messages)))
+        out = subprocess.run(
+            [
+                str(ghz),
+                "--insecure",
+                "--protoset",
+                str(DESCRIPTORS),
+                "--call",
+                method,
+                "--data-file",
+                str(data),
+                "--concurrency",
+                str(concurrency),
+                "--connections",
+                "1",
+                "--duration",
+                f"{duration_s}s",
+                "--duration-stop",
+                "wait",
+                "--timeout",
+                "5s",
+                "--format",
+                "json",
+                target,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=duration_s + 60,
+            check=False,
+        )
+    if out.returncode != 0 or not out.stdout.strip():
+        raise RuntimeError(f"ghz failed ({out.returncode}): {out.stderr[-2000:]}")
+    report = json.loads(out.stdout)
+    pct = {
+        int(p["percentage"]): p["latency"] / 1e6 for p in report.get("latencyDistribution") or []
+    }
+    codes: dict[str, int] = report.get("statusCodeDistribution") or {}
+    ok = int(codes.get("OK", 0))
+    total = int(report.get("count", 0))
+    return Load(
+        rps=float(report.get("rps", 0.0)),
+        p50_ms=pct.get(50, 0.0),
+        p99_ms=pct.get(99, 0.0),
+        requests=total,
+        errors=total - ok,
+    )

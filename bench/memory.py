@@ -1,0 +1,103 @@
+"""Memory: resident memory of the gRPC server and Envoy, idle and through a long mixed load.
+
+The load is a mix of what clients ask (hot and catalogue-wide film details,
+lists, searches, people) through the REST edge at concurrency 64; RSS is
+sampled from /proc every few seconds. Growth is measured from the end of the
+warm-up to the end of the run, so filling caches once does not count as a leak.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from bench import rest_wrk
+from bench.common import Load, Proc, Settings, log
+from bench.stack import BenchApi
+
+CONCURRENCY = 64
+
+
+@dataclass
+class Track:
+    """RSS samples of one process (MiB), with when they were taken (s since start)."""
+
+    name: str
+    idle: float
+    samples: list[tuple[float, float]] = field(default_factory=list)
+
+    def at(self, t: float) -> float:
+        """The first sample taken at or after `t`."""
+        return next((rss for when, rss in self.samples if when >= t), self.samples[-1][1])
+
+    @property
+    def peak(self) -> float:
+        return max(rss for _, rss in self.samples)
+
+    @property
+    def end(self) -> float:
+        return self.samples[-1][1]
+
+
+@dataclass
+class MemoryRun:
+    seconds: float
+    warmup_s: float
+    load: Load
+    tracks: list[Track]
+
+    def growth(self, track: Track) -> float:
+        start = track.at(self.warmup_s)
+        return (track.end - start) / start if start else 0.0
+
+
+def mixed_paths(
+    hot_films: list[str],
+    films: list[str],
+    persons: list[str],
+    lists: list[str],
+    searches: list[str],
+    n: int,
+    seed: int,
+) -> list[str]:
+    """`n` requests: 40% hot film details, 20% films from all over the catalogue,
+    15% lists, 15% searches, 10% people."""
+    rng = random.Random(seed)
+    pools = [
+        [f"/api/v1/films/{i}" for i in hot_films],
+        [f"/api/v1/films/{i}" for i in films],
+        lists,
+        searches,
+        [f"/api/v1/persons/{i}" for i in persons],
+    ]
+    weights = [40, 20, 15, 15, 10]
+    return [rng.choice(rng.choices(pools, weights)[0]) for _ in range(n)]
+
+
+def measure(api: BenchApi, paths: list[str], settings: Settings) -> MemoryRun:
+    procs: list[Proc] = [p for p in (api.api, api.envoy) if p is not None]
+    names = {id(api.api): "content-api (gRPC)", id(api.envoy): "Envoy (edge)"}
+    time.sleep(1)
+    tracks = [Track(names[id(p)], p.rss_mib()) for p in procs]
+    seconds = settings.memory_s
+    warmup = 30.0 if seconds >= 120 else seconds / 4
+    interval = 5.0 if seconds >= 120 else 0.5
+    result: list[Load] = []
+    log(f"memory: {seconds:.0f}s of mixed load at c={CONCURRENCY}")
+
+    def load() -> None:
+        result.append(rest_wrk.run(api.url, paths, CONCURRENCY, seconds))
+
+    worker = threading.Thread(target=load, name="memory-load")
+    started = time.monotonic()
+    worker.start()
+    while worker.is_alive():
+        now = time.monotonic() - started
+        for proc, track in zip(procs, tracks, strict=True):
+            track.samples.append((now, proc.rss_mib()))
+        worker.join(interval)
+    if not result:
+        raise RuntimeError("the memory run's load generator failed")
+    return MemoryRun(seconds, warmup, result[0], tracks)

@@ -1,0 +1,588 @@
+"""`make bench`: every measurement in one run, written to docs/benchmarks.md.
+
+    python -m bench.run            # the full suite (about 40 minutes on 2 cores)
+    python -m bench.run --smoke    # seconds per point, a tiny catalogue: proves the scripts work
+
+Needs the dev stack's PostgreSQL, Redis and Elasticsearch (`make up`); starts its
+own content API, Envoy edge and baselines on free ports, over its own catalogues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench import grpc_load, memory, rest_wrk, scale
+from bench.baselines.servers import DirectResponse, FastApiBaseline, film_json
+from bench.common import (
+    ROOT,
+    Load,
+    Series,
+    Settings,
+    fmt,
+    log,
+    machine_facts,
+    md_table,
+    ratio,
+)
+from bench.stack import BenchApi, Catalogue, FullLoad
+
+DOC = ROOT / "docs" / "benchmarks.md"
+ANALYSIS = ROOT / "bench" / "analysis.md"
+FILMS = "movies.v1.FilmService"
+PERSONS = "movies.v1.PersonService"
+REST, GRPC, BASE = "REST via Envoy", "gRPC direct", "baseline"
+DIRECT, FASTAPI = "Envoy direct_response", "FastAPI + Redis cache hit"
+
+# The targets of the issue, checked against every run.
+TARGET_DETAIL_VS_FASTAPI = 2.0
+TARGET_SEARCH_P99_MS = 50.0
+TARGET_SEARCH_FILMS = 1_000_000
+TARGET_ETL_FILMS_S = 5000.0
+TARGET_ETL_FILMS = 100_000
+TARGET_MEMORY_GROWTH = 0.10
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of request, as REST paths and as the equivalent gRPC messages."""
+
+    name: str
+    paths: list[str]
+    method: str
+    messages: list[dict[str, Any]]
+    cold: bool = False
+
+
+@dataclass(frozen=True)
+class Target:
+    part: str
+    scenario: str
+    run: Callable[[int, float], Load]
+    cold: bool
+    warm_url: str | None = None
+    warm_paths: tuple[str, ...] = ()
+
+
+def scenarios(cat: Catalogue, smoke: bool) -> list[Scenario]:
+    hot = cat.film_ids(20 if smoke else 100, seed=1)
+    cold = cat.film_ids(cat.films if smoke else min(cat.films, 40_000), seed=2)
+    people = cat.person_ids(20 if smoke else 100, seed=3)
+    pages = list(range(1, (3 if smoke else 20) + 1))
+    queries = cat.search_queries(300 if smoke else 40_000, seed=5)
+    return [
+        Scenario(
+            "film detail, warm cache",
+            [f"/api/v1/films/{i}" for i in hot],
+            f"{FILMS}/GetFilm",
+            [{"film_id": i} for i in hot],
+        ),
+        Scenario(
+            "film detail, cold cache",
+            [f"/api/v1/films/{i}" for i in cold],
+            f"{FILMS}/GetFilm",
+            [{"film_id": i} for i in cold],
+            cold=True,
+        ),
+        Scenario(
+            "film list (20 pages)" if not smoke else "film list",
+            [f"/api/v1/films?page_number={p}&page_size=50" for p in pages],
+            f"{FILMS}/ListFilms",
+            [{"page_number": p, "page_size": 50} for p in pages],
+        ),
+        Scenario(
+            "film search (distinct queries)",
+            [f"/api/v1/films/search?query={urllib.parse.quote(q)}&page_size=50" for q in queries],
+            f"{FILMS}/SearchFilms",
+            [{"query": q, "page_size": 50} for q in queries],
+            cold=True,
+        ),
+        Scenario(
+            "person detail, warm cache",
+            [f"/api/v1/persons/{i}" for i in people],
+            f"{PERSONS}/GetPerson",
+            [{"person_id": i} for i in people],
+        ),
+    ]
+
+
+def _rest(url: str, paths: list[str]) -> Callable[[int, float], Load]:
+    return lambda c, d: rest_wrk.run(url, paths, c, d)
+
+
+def _grpc(target: str, s: Scenario) -> Callable[[int, float], Load]:
+    return lambda c, d: grpc_load.run(target, s.method, s.messages, c, d)
+
+
+def targets(
+    api: BenchApi, scen: list[Scenario], direct: DirectResponse, fast: FastApiBaseline | None
+) -> list[Target]:
+    detail = scen[0]
+    out = [
+        Target(
+            BASE,
+            DIRECT,
+            _rest(direct.url, detail.paths),
+            cold=False,
+        )
+    ]
+    if fast is not None:
+        out.append(
+            Target(
+                BASE,
+                FASTAPI,
+                _rest(fast.url, detail.paths),
+                cold=False,
+                warm_url=fast.url,
+                warm_paths=tuple(detail.paths),
+            )
+        )
+    for s in scen:
+        out.append(
+            Target(
+                REST,
+                s.name,
+                _rest(api.url, s.paths),
+                cold=s.cold,
+                warm_url=None if s.cold else api.url,
+                warm_paths=() if s.cold else tuple(s.paths),
+            )
+        )
+    for s in scen:
+        out.append(
+            Target(
+                GRPC,
+                s.name,
+                _grpc(api.grpc_target, s),
+                cold=s.cold,
+            )
+        )
+    return out
+
+
+def warm(url: str, paths: tuple[str, ...]) -> None:
+    with httpx.Client(base_url=url, timeout=10) as http:
+        for path in paths:
+            http.get(path).raise_for_status()
+
+
+def measure_api(api: BenchApi, tgts: list[Target], settings: Settings) -> list[Series]:
+    """Parts 1-3: every target at every concurrency, repeated; rounds interleave the
+    targets so that drift of a noisy machine spreads over all of them alike."""
+    series = {
+        (t.part, t.scenario, c): Series(t.part, t.scenario, c)
+        for t in tgts
+        for c in settings.concurrencies
+    }
+    for t in tgts:
+        if t.warm_url:
+            warm(t.warm_url, t.warm_paths)
+        t.run(4, 1.0)  # connections, pools, first-request costs: not measured
+    for round_no in range(settings.repeats):
+        log(f"api round {round_no + 1}/{settings.repeats}")
+        for c in settings.concurrencies:
+            for t in tgts:
+                if t.cold:
+                    api.forget_cache()
+                series[(t.part, t.scenario, c)].runs.append(t.run(c, settings.duration_s))
+    return list(series.values())
+
+
+# -- the report ---------------------------------------------------------------------
+
+
+def api_table(results: list[Series]) -> str:
+    base = {(s.scenario, s.concurrency): s.result for s in results if s.part == BASE}
+    rows = []
+    for s in results:
+        r = s.result
+        fast = base.get((FASTAPI, s.concurrency))
+        direct = base.get((DIRECT, s.concurrency))
+        rows.append(
+            [
+                s.part,
+                s.scenario,
+                str(s.concurrency),
+                fmt(r.rps),
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                str(r.errors),
+                ratio(r.rps, fast.rps) if fast else "–",
+                ratio(r.rps, direct.rps) if direct else "–",
+            ]
+        )
+    return md_table(
+        [
+            "path",
+            "scenario",
+            "c",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "× FastAPI req/s",
+            "× direct_response req/s",
+        ],
+        rows,
+    )
+
+
+def scale_table(points: list[scale.ScalePoint]) -> str:
+    rows = []
+    for p in points:
+        lag = p.lag
+        rows.append(
+            [
+                f"{p.films:,}",
+                f"{p.generate_s:.0f}" if p.generate_s is not None else "reused",
+                f"{p.load.seconds:.1f}",
+                fmt(p.load.films_per_s),
+                f"{p.search.p50_ms:.1f} / {p.search.p99_ms:.1f}",
+                fmt(p.search.rps),
+                f"{p.search_c1.p50_ms:.1f} / {p.search_c1.p99_ms:.1f}",
+                f"{p.lists.p50_ms:.1f} / {p.lists.p99_ms:.1f}",
+                fmt(p.lists.rps),
+                f"{lag.grpc_median_s * 1000:.0f} / {max(lag.grpc_s, default=float('nan')) * 1000:.0f}",
+                f"{lag.rest_median_s * 1000:.0f} / {max(lag.rest_s, default=float('nan')) * 1000:.0f}",
+            ]
+        )
+    return md_table(
+        [
+            "films",
+            "generate s",
+            "full load s",
+            "load films/s",
+            "search c16 p50 / p99 ms",
+            "search c16 req/s",
+            "search c1 p50 / p99 ms",
+            "list c16 p50 / p99 ms",
+            "list c16 req/s",
+            "lag gRPC median / max ms",
+            "lag REST median / max ms",
+        ],
+        rows,
+    )
+
+
+def memory_table(run: memory.MemoryRun | None, points: list[scale.ScalePoint]) -> str:
+    rows = []
+    if run is not None:
+        for t in run.tracks:
+            rows.append(
+                [
+                    t.name,
+                    f"{t.idle:.0f}",
+                    f"{t.at(run.warmup_s):.0f}",
+                    f"{t.end:.0f}",
+                    f"{t.peak:.0f}",
+                    f"{run.growth(t) * 100:+.1f}%",
+                ]
+            )
+    for p in points:
+        rows.append(
+            [
+                f"ETL, {p.films:,} films (idle `etl run` / peak of `etl reindex`)",
+                f"{p.etl_idle_rss_mib:.0f}",
+                "–",
+                "–",
+                f"{p.load.peak_rss_mib:.0f}",
+                "–",
+            ]
+        )
+    return md_table(
+        ["process", "idle MiB", "after warm-up MiB", "end MiB", "peak MiB", "growth"], rows
+    )
+
+
+def verdicts(
+    results: list[Series], points: list[scale.ScalePoint], mem: memory.MemoryRun | None
+) -> str:
+    rows: list[list[str]] = []
+    by = {(s.part, s.scenario, s.concurrency): s.result for s in results}
+    c = max((s.concurrency for s in results), default=0)
+    edge = by.get((REST, "film detail, warm cache", c))
+    fast = by.get((BASE, FASTAPI, c))
+    if edge and fast:
+        x = edge.rps / fast.rps if fast.rps else 0.0
+        ok = x >= TARGET_DETAIL_VS_FASTAPI and edge.p99_ms < fast.p99_ms
+        rows.append(
+            [
+                f"REST film detail, warm cache, c={c}: ≥ {TARGET_DETAIL_VS_FASTAPI:.0f}× FastAPI req/s, p99 below it",
+                f"{x:.2f}× ({fmt(edge.rps)} vs {fmt(fast.rps)} req/s); p99 {edge.p99_ms:.2f} vs {fast.p99_ms:.2f} ms",
+                "met" if ok else _gap(x, TARGET_DETAIL_VS_FASTAPI, "req/s ratio"),
+            ]
+        )
+    if points:
+        biggest = max(points, key=lambda p: p.films)
+        note = (
+            ""
+            if biggest.films >= TARGET_SEARCH_FILMS
+            else f" (measured at {biggest.films:,} films only)"
+        )
+        p99 = biggest.search.p99_ms
+        rows.append(
+            [
+                f"search at {TARGET_SEARCH_FILMS:,} films, c=16: p99 < {TARGET_SEARCH_P99_MS:.0f} ms",
+                f"p99 {p99:.1f} ms{note}",
+                "met"
+                if p99 < TARGET_SEARCH_P99_MS and not note
+                else (
+                    "not measured at this size"
+                    if note and p99 < TARGET_SEARCH_P99_MS
+                    else f"missed: {p99 / TARGET_SEARCH_P99_MS:.1f}× the budget"
+                ),
+            ]
+        )
+        at = next((p for p in points if p.films == TARGET_ETL_FILMS), biggest)
+        rate = at.load.films_per_s
+        rows.append(
+            [
+                f"full ETL load at {TARGET_ETL_FILMS:,} films: ≥ {TARGET_ETL_FILMS_S:,.0f} films/s",
+                f"{rate:,.0f} films/s at {at.films:,} films",
+                "met"
+                if rate >= TARGET_ETL_FILMS_S
+                else _gap(rate / TARGET_ETL_FILMS_S, 1.0, "throughput"),
+            ]
+        )
+    if mem is not None:
+        for t in mem.tracks:
+            g = mem.growth(t)
+            rows.append(
+                [
+                    f"{t.name}: memory growth < {TARGET_MEMORY_GROWTH:.0%} over {mem.seconds:.0f} s of load",
+                    f"{g * 100:+.1f}% ({t.at(mem.warmup_s):.0f} → {t.end:.0f} MiB)",
+                    "met"
+                    if g < TARGET_MEMORY_GROWTH
+                    else f"missed by {(g - TARGET_MEMORY_GROWTH) * 100:.1f} points",
+                ]
+            )
+    return md_table(["target", "measured", "verdict"], rows)
+
+
+def _gap(value: float, goal: float, what: str) -> str:
+    return f"missed: {value / goal * 100:.0f}% of the target {what}"
+
+
+def render(
+    facts: dict[str, str],
+    settings: Settings,
+    results: list[Series],
+    points: list[scale.ScalePoint],
+    mem: memory.MemoryRun | None,
+    elapsed_s: float,
+    notes: list[str],
+) -> str:
+    mode = "smoke (not for quoting)" if settings.smoke else "full"
+    machine = md_table(["fact", "value"], [[k, v] for k, v in facts.items()])
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m bench.run`); the analysis at the end is kept in "
+        "`bench/analysis.md`. Everything below ran in one run, on one machine, one after "
+        "another: compare ratios, not absolute numbers.",
+        "",
+        f"Run: {mode}; {settings.repeats} run(s) of {settings.duration_s:g} s per point, "
+        f"medians shown; concurrencies {', '.join(map(str, settings.concurrencies))}; "
+        f"API catalogue {settings.api_films:,} films; total {elapsed_s / 60:.1f} min.",
+        "",
+        "## Machine",
+        "",
+        machine,
+        "",
+        "## Targets",
+        "",
+        verdicts(results, points, mem),
+        "",
+        "## Requests: REST through Envoy, gRPC direct, and the two baselines",
+        "",
+        "Each REST/gRPC result is also shown as a ratio of the baselines' req/s at the same "
+        "concurrency. `wrk -t1 -c<c>` for HTTP, `ghz --connections 1 -c <c>` for gRPC; the "
+        "load generator shares the 2 cores with the servers.",
+        "",
+        api_table(results) if results else "_not run_",
+        "",
+        "## Scale",
+        "",
+        "Cold on purpose: every search is a query and every list a (genre, sort, page) the "
+        "caches have not seen since the catalogue version was bumped, through the REST edge. "
+        "Lag: an `UPDATE` committed in PostgreSQL until the film's new title is returned "
+        "(gRPC: no edge cache; REST: through the edge cache, `max-age=1`).",
+        "",
+        scale_table(points) if points else "_not run_",
+        "",
+        "## Memory (resident set, MiB)",
+        "",
+        memory_table(mem, points) if (mem or points) else "_not run_",
+        "",
+    ]
+    if notes:
+        parts += ["## Notes of this run", "", *[f"- {n}" for n in notes], ""]
+    if ANALYSIS.exists() and not settings.smoke:
+        parts += [ANALYSIS.read_text().strip(), ""]
+    return "\n".join(parts)
+
+
+def raw(
+    settings: Settings,
+    results: list[Series],
+    points: list[scale.ScalePoint],
+    mem: memory.MemoryRun | None,
+) -> bytes:
+    return orjson.dumps(
+        {
+            "settings": asdict(settings),
+            "api": [
+                {
+                    "part": s.part,
+                    "scenario": s.scenario,
+                    "concurrency": s.concurrency,
+                    **asdict(s.result),
+                }
+                for s in results
+            ],
+            "scale": [asdict(p) for p in points],
+            "memory": asdict(mem) if mem else None,
+        },
+        option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny and quick: checks the scripts work"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="markdown report (default: docs/benchmarks.md, or bench/results/smoke.md with --smoke)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--sizes", help="catalogue sizes for the scale part, e.g. 10000,100000")
+    parser.add_argument("--api-films", type=int, help="catalogue size for the request benchmarks")
+    parser.add_argument("--duration", type=float, help="seconds per load run")
+    parser.add_argument("--repeats", type=int, help="runs per point (medians reported)")
+    parser.add_argument("--memory-seconds", type=float, help="length of the memory run")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: api,scale,memory"
+    )
+    parser.add_argument(
+        "--keep-indices", action="store_true", help="keep the bench indices afterwards"
+    )
+    args = parser.parse_args(argv)
+
+    settings = Settings.quick() if args.smoke else Settings.full()
+    overrides: dict[str, Any] = {}
+    if args.sizes:
+        overrides["sizes"] = tuple(int(x) for x in args.sizes.split(","))
+    for name, value in (
+        ("api_films", args.api_films),
+        ("duration_s", args.duration),
+        ("repeats", args.repeats),
+        ("memory_s", args.memory_seconds),
+    ):
+        if value is not None:
+            overrides[name] = value
+    settings = Settings(**{**asdict(settings), **overrides})
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    out = args.out or (ROOT / "bench" / "results" / "smoke.md" if settings.smoke else DOC)
+
+    started = time.monotonic()
+    facts = machine_facts()
+    grpc_load.ensure_ghz()
+    facts["ghz"] = grpc_load.version()
+    notes: list[str] = []
+    results: list[Series] = []
+    points: list[scale.ScalePoint] = []
+    mem: memory.MemoryRun | None = None
+
+    cat = Catalogue(settings.api_films)
+    cat.ensure_rows()
+    api_load: FullLoad = cat.full_load()
+    log(f"API catalogue {cat.label}: {api_load.films} films loaded in {api_load.seconds:.1f}s")
+    api = BenchApi(cat).start()
+    try:
+        scen = scenarios(cat, settings.smoke)
+        sample = httpx.get(f"{api.url}{scen[0].paths[0]}", timeout=10)
+        sample.raise_for_status()
+        hot_ids = [m["film_id"] for m in scen[0].messages]
+        bodies = {
+            i: film_json(httpx.get(f"{api.url}/api/v1/films/{i}", timeout=10).content)
+            for i in hot_ids
+        }
+        direct = DirectResponse(film_json(sample.content)).start()
+        fast: FastApiBaseline | None = FastApiBaseline(bodies)
+        try:
+            assert fast is not None
+            fast.start()
+        except RuntimeError as exc:
+            notes.append(f"FastAPI baseline not run: {exc}")
+            fast = None
+        try:
+            if "api" not in skip:
+                results = measure_api(api, targets(api, scen, direct, fast), settings)
+        finally:
+            direct.stop()
+            if fast is not None:
+                fast.stop()
+        if "memory" not in skip:
+            lists = scale.list_paths(cat, seed=17)
+            searches = [p for p in scen[3].paths]
+            paths = memory.mixed_paths(
+                hot_ids,
+                [m["film_id"] for m in scen[1].messages],
+                [m["person_id"] for m in scen[4].messages]
+                + cat.person_ids(2000 if not settings.smoke else 50, seed=19),
+                lists,
+                searches,
+                n=200 if settings.smoke else 100_000,
+                seed=23,
+            )
+            mem = memory.measure(api, paths, settings)
+        if "scale" not in skip and settings.api_films in settings.sizes:
+            points.append(scale.measure_loaded(cat, api_load, api, settings))
+    finally:
+        api.stop()
+        if not args.keep_indices and "scale" not in skip:
+            cat.drop_indices()
+    if "scale" not in skip:
+        for films in settings.sizes:
+            if films == settings.api_films:
+                continue
+            size = Catalogue(films)
+            try:
+                points.append(scale.measure(size, settings))
+            finally:
+                if not args.keep_indices:
+                    size.drop_indices()
+        points.sort(key=lambda p: p.films)
+        if not settings.smoke and TARGET_SEARCH_FILMS not in settings.sizes:
+            notes.append(
+                f"The scale part ran at {', '.join(f'{s:,}' for s in settings.sizes)} films only (not {TARGET_SEARCH_FILMS:,})."
+            )
+
+    elapsed = time.monotonic() - started
+    text = render(facts, settings, results, points, mem, elapsed, notes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_bytes(raw(settings, results, points, mem))
+    print(text)
+    log(f"report written to {out} ({elapsed / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""The bench's own catalogues and servers, beside the dev stack, never in its way.
+
+Each catalogue size has its own PostgreSQL database (`movies_bench_<size>`), its
+own index prefix (`bench_<size>_`) and its own Redis keys, so neither the dev
+catalogue nor the tests' data is touched. The content API and Envoy under test
+are started from the same code, the same `envoy/render.py` template and the same
+flags as `dev/stack.sh` uses, on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+import orjson
+import psycopg
+import redis
+
+from bench.common import (
+    ES_URL,
+    LOG_DIR,
+    PG_PORT,
+    REDIS_URL,
+    ROOT,
+    VENV_BIN,
+    Proc,
+    free_port,
+    http_ok,
+    log,
+    wait_until,
+)
+
+ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+ENVOY_CONCURRENCY = 2  # as dev/stack.sh starts the edge
+
+
+def label(films: int) -> str:
+    if films >= 1_000_000 and films % 1_000_000 == 0:
+        return f"{films // 1_000_000}m"
+    if films >= 1000 and films % 1000 == 0:
+        return f"{films // 1000}k"
+    return str(films)
+
+
+@dataclass(frozen=True)
+class FullLoad:
+    """One full ETL load (`etl reindex`): PostgreSQL → Elasticsearch, aliases swapped."""
+
+    films: int
+    persons: int
+    seconds: float
+    peak_rss_mib: float
+
+    @property
+    def films_per_s(self) -> float:
+        return self.films / self.seconds if self.seconds else 0.0
+
+
+class Catalogue:
+    """A synthetic catalogue of `films` films in its own database and indices."""
+
+    def __init__(self, films: int) -> None:
+        self.films = films
+        self.label = label(films)
+        self.db = f"movies_bench_{self.label}"
+        self.prefix = f"bench_{self.label}_"
+        self.dsn = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{self.db}"
+        self.generate_s: float | None = None
+
+    def env(self) -> dict[str, str]:
+        """What both the ETL and the content API read to find this catalogue."""
+        return {
+            "POSTGRES_DSN": self.dsn,
+            "ELASTICSEARCH_URL": ES_URL,
+            "ES_INDEX_PREFIX": self.prefix,
+            "REDIS_URL": REDIS_URL,
+            "CACHE_KEY_PREFIX": f"bench:{self.label}:v1",
+            "CACHE_VERSION_KEY": f"bench:{self.label}:catalog_version",
+            "CACHE_CHANNEL": f"bench:{self.label}:catalog_changed",
+            "LOG_JSON": "false",
+        }
+
+    def alias(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def _etl(self, *args: str, timeout: float = 3600) -> str:
+        out = subprocess.run(
+            [str(VENV_BIN / "etl"), *args],
+            env={**os.environ, **self.env()},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"etl {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+        return out.stdout
+
+    def _film_count(self) -> int | None:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            row = admin.execute("select 1 from pg_database where datname = %s", (self.db,))
+            if row.fetchone() is None:
+                return None
+        try:
+            with psycopg.connect(self.dsn) as conn:
+                got = conn.execute("select count(*) from content.film_work").fetchone()
+                return int(got[0]) if got else 0
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+    def ensure_rows(self) -> None:
+        """Generates the catalogue once; a database that already holds it is reused."""
+        if self._film_count() == self.films:
+            log(f"catalogue {self.label}: {self.db} already holds {self.films} films")
+            return
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{self.db}" with (force)')
+            admin.execute(f'create database "{self.db}" owner movies')
+        self._etl("migrate")
+        log(f"catalogue {self.label}: generating {self.films} films into {self.db}")
+        started = time.monotonic()
+        self._etl("generate", "--films", str(self.films), "--chunk", "5000")
+        self.generate_s = time.monotonic() - started
+
+    def full_load(self) -> FullLoad:
+        """Times `etl reindex` and samples its resident memory while it works."""
+        log(f"catalogue {self.label}: full ETL load")
+        proc = Proc(f"etl-reindex-{self.label}", [str(VENV_BIN / "etl"), "reindex"], self.env())
+        proc.start()
+        peak = 0.0
+        while proc.alive():
+            peak = max(peak, proc.rss_mib())
+            time.sleep(0.25)
+        assert proc.popen is not None
+        if proc.popen.returncode != 0:
+            raise RuntimeError(f"etl reindex failed, see {proc.log_path}")
+        status = orjson.loads(self._etl("status"))
+        rebuild = status["last_rebuild"]
+        return FullLoad(
+            films=int(rebuild["documents"]["movies"]),
+            persons=int(rebuild["documents"]["persons"]),
+            seconds=float(rebuild["duration_seconds"]),
+            peak_rss_mib=peak,
+        )
+
+    def etl_run(self) -> Proc:
+        """The continuous ETL (`etl run`) on this catalogue, as `make up` runs it."""
+        return Proc(f"etl-run-{self.label}", [str(VENV_BIN / "etl"), "run"], self.env()).start()
+
+    def pending_changes(self) -> int:
+        return int(orjson.loads(self._etl("status"))["pending_changes"])
+
+    def drop_indices(self) -> None:
+        """Frees Elasticsearch (a shared, small-heap node) of this catalogue's indices."""
+        got = httpx.get(f"{ES_URL}/_cat/indices/{self.prefix}*?format=json&h=index", timeout=30)
+        names = [row["index"] for row in got.json()] if got.status_code == 200 else []
+        for name in names:
+            httpx.delete(f"{ES_URL}/{name}", timeout=60)
+
+    # -- samples of what the catalogue holds ---------------------------------------
+
+    def _sample(self, sql: str, n: int, seed: int) -> list[str]:
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute("select setseed(%s)", (1 / (seed + 2),))
+            return [str(row[0]) for row in conn.execute(sql, (n,)).fetchall()]
+
+    def film_ids(self, n: int, seed: int) -> list[str]:
+        return self._sample("select id from content.film_work order by random() limit %s", n, seed)
+
+    def person_ids(self, n: int, seed: int) -> list[str]:
+        return self._sample("select id from content.person order by random() limit %s", n, seed)
+
+    def genre_ids(self) -> list[str]:
+        return self._sample("select id from content.genre order by name limit %s", 100, 0)
+
+    def search_queries(self, n: int, seed: int) -> list[str]:
+        """Distinct one- and two-word queries made of words the catalogue's titles hold."""
+        titles = self._sample(
+            "select title from content.film_work order by random() limit %s", 2000, seed
+        )
+        words = sorted({w.strip(".,").lower() for t in titles for w in t.split()})
+        words = [w for w in words if len(w) > 2 and w not in {"the", "and"}]
+        rng = random.Random(seed)
+        queries: set[str] = set()
+        limit = min(n, len(words) * len(words) // 2)
+        while len(queries) < limit:
+            first = rng.choice(words)
+            queries.add(first if rng.random() < 0.2 else f"{first} {rng.choice(words)}")
+        ordered = sorted(queries)
+        rng.shuffle(ordered)
+        return ordered
+
+
+class BenchApi:
+    """A content API and an Envoy edge over one catalogue, configured like the dev stack."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.admin_port = free_port()
+        self.transcoder_port = free_port()
+        self.api: Proc | None = None
+        self.envoy: Proc | None = None
+        self._redis = redis.Redis.from_url(REDIS_URL)
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> BenchApi:
+        env = {**self.catalogue.env(), "GRPC_PORT": str(self.grpc_port)}
+        self.api = Proc(f"content-api-{self.catalogue.label}", [str(VENV_BIN / "content-api")], env)
+        self.api.start()
+        wait_until(self._grpc_healthy, 60, "bench content-api")
+        cfg = LOG_DIR / f"envoy-{self.catalogue.label}.yaml"
+        render_env = {
+            "ENVOY_PORT": str(self.http_port),
+            "ENVOY_ADMIN_PORT": str(self.admin_port),
+            "ENVOY_TRANSCODER_PORT": str(self.transcoder_port),
+            "GRPC_UPSTREAMS": self.grpc_target,
+            "DOCS_DIR": "",
+        }
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "envoy" / "render.py"),
+                "--descriptor",
+                str(ROOT / "gen" / "descriptors.pb"),
+                "--out",
+                str(cfg),
+            ],
+            env={**os.environ, **render_env},
+            check=True,
+        )
+        self.envoy = Proc(
+            f"envoy-{self.catalogue.label}",
+            [
+                str(VENV_BIN / "envoy"),
+                "-c",
+                str(cfg),
+                "--base-id",
+                str(random.randint(1000, 60_000)),
+                "--log-level",
+                "warning",
+                "--concurrency",
+                str(ENVOY_CONCURRENCY),
+            ],
+        ).start()
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{self.admin_port}/ready"), 30, "bench envoy")
+        return self
+
+    def _grpc_healthy(self) -> bool:
+        assert self.api is not None
+        if not self.api.alive():
+            raise RuntimeError(f"content-api exited, see {self.api.log_path}")
+        return (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "content_api.healthcheck",
+                    "--port",
+                    str(self.grpc_port),
+                    "--timeout",
+                    "1",
+                ],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+
+    def forget_cache(self) -> None:
+        """Makes every cached answer unreachable, as an ETL batch does, and lets the
+        edge cache's entries (max-age=1) go stale, so the next reads are cold."""
+        env = self.catalogue.env()
+        version = self._redis.incr(env["CACHE_VERSION_KEY"])
+        self._redis.publish(env["CACHE_CHANNEL"], str(version))
+        time.sleep(1.2)
+
+    def stop(self) -> None:
+        for proc in (self.envoy, self.api):
+            if proc is not None:
+                proc.stop()
+        self._redis.close()
