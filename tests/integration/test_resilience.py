@@ -17,7 +17,7 @@ from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
-from tests.support.procs import Proc, port_open, wait_until
+from tests.support.procs import ROOT, Proc, port_open, wait_until
 from tests.support.servers import ApiServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -157,3 +157,37 @@ async def test_sigterm_lets_in_flight_calls_finish(api: ApiServer, es_proxy: Tcp
             es_proxy.set_mode("pass")
     assert api.proc.popen.wait(10) == 0
     api.restart()
+
+
+@pytest.mark.slow
+async def test_real_elasticsearch_stop_and_start(films: fgrpc.FilmServiceAsyncStub) -> None:
+    """The real engine, stopped and started: 503 meanwhile, healed without a restart."""
+    await es_sh("stop")
+    try:
+        await _unavailable_within_deadline(films)
+    finally:
+        await es_sh("start")
+    deadline = time.monotonic() + 30
+    codes = []
+    while time.monotonic() < deadline:
+        try:
+            resp = await films.ListFilms(fpb.ListFilmsRequest(page_size=1, sort="-title"))
+        except grpc.aio.AioRpcError as exc:
+            codes.append(exc.code())
+            await asyncio.sleep(0.5)
+            continue
+        assert resp.total == len(c.FILMS)
+        break
+    else:
+        pytest.fail(f"did not heal after Elasticsearch came back: {codes}")
+    assert set(codes) <= {grpc.StatusCode.UNAVAILABLE}
+
+
+async def es_sh(command: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        str(ROOT / "dev" / "elasticsearch" / "es.sh"),
+        command,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert await asyncio.wait_for(proc.wait(), 300) == 0
