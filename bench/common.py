@@ -56,6 +56,18 @@ def http_ok(url: str) -> bool:
     return httpx.get(url, timeout=1).status_code == 200
 
 
+def _es_ready() -> bool:
+    got = httpx.get(f"{ES_URL}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=3)
+    return got.status_code == 200
+
+
+def wait_for_es(timeout: float = 300) -> None:
+    """Elasticsearch is shared: other engineers' resilience tests stop and restart it."""
+    if not _es_ready():
+        log("waiting for Elasticsearch")
+        wait_until(_es_ready, timeout, "Elasticsearch")
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of one process, from the kernel's own accounting."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -190,6 +202,11 @@ def _first_line(args: Sequence[str]) -> str:
     return text.splitlines()[0] if text else "unknown"
 
 
+def _version(text: str) -> str:
+    match = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", text)
+    return match.group(1) if match else text
+
+
 def machine_facts() -> dict[str, str]:
     """What a reader needs to compare these numbers with theirs."""
     cpu = "unknown"
@@ -216,9 +233,9 @@ def machine_facts() -> dict[str, str]:
         "python": platform.python_version(),
         "envoy": envoy_match.group(1) if envoy_match else envoy,
         "elasticsearch": es_version,
-        "redis": _first_line(["redis-server", "--version"]).split(" v=")[-1].split()[0],
-        "postgresql": _first_line(["psql", "--version"]).split()[-1],
-        "wrk": _first_line(["wrk", "--version"]).split(" [")[0],
+        "redis": _version(_first_line(["redis-server", "--version"]).replace("v=", " ")),
+        "postgresql": _version(_first_line(["psql", "--version"])),
+        "wrk": _version(_first_line(["wrk", "--version"])),
     }
 
 

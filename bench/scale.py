@@ -20,7 +20,7 @@ import orjson
 import psycopg
 
 from bench import rest_wrk
-from bench.common import Load, Settings, log
+from bench.common import Load, Settings, log, wait_for_es
 from bench.stack import BenchApi, Catalogue, FullLoad
 from movies.v1 import film_service_pb2
 
@@ -92,6 +92,7 @@ def list_paths(catalogue: Catalogue, seed: int) -> list[str]:
 def cold_load(api: BenchApi, paths: list[str], concurrency: int, settings: Settings) -> Load:
     runs = []
     for _ in range(settings.repeats):
+        wait_for_es()
         api.forget_cache()
         runs.append(rest_wrk.run(api.url, paths, concurrency, settings.duration_s))
     return Load.median(runs)

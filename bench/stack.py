@@ -32,6 +32,7 @@ from bench.common import (
     free_port,
     http_ok,
     log,
+    wait_for_es,
     wait_until,
 )
 
@@ -89,6 +90,7 @@ class Catalogue:
         return f"{self.prefix}{name}"
 
     def _etl(self, *args: str, timeout: float = 3600) -> str:
+        wait_for_es()
         out = subprocess.run(
             [str(VENV_BIN / "etl"), *args],
             env={**os.environ, **self.env()},
@@ -130,6 +132,7 @@ class Catalogue:
 
     def full_load(self) -> FullLoad:
         """Times `etl reindex` and samples its resident memory while it works."""
+        wait_for_es()
         log(f"catalogue {self.label}: full ETL load")
         proc = Proc(f"etl-reindex-{self.label}", [str(VENV_BIN / "etl"), "reindex"], self.env())
         proc.start()
