@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 # Statuses worth retrying: the cluster is overloaded or a shard is not ready yet.
 _TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
+_BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1", "translog.durability": "async"}
 
 
 class TransientBulkError(Exception):
@@ -120,10 +121,14 @@ class SearchIndex:
         }
 
     async def create_generation(self) -> dict[str, str]:
-        """A new empty index per logical name, with refreshes off while it is filled."""
+        """A new empty index per logical name, tuned for bulk loading until published.
+
+        No refreshes and an asynchronous translog while it is filled: nobody reads it
+        yet, and a generation interrupted by a crash is thrown away, never resumed.
+        """
         return {
             name: await indices.create_versioned_index(
-                self.es, name, self.prefix, extra_settings={"refresh_interval": "-1"}
+                self.es, name, self.prefix, extra_settings=_BULK_LOAD_SETTINGS
             )
             for name in indices.INDEX_NAMES
         }
@@ -135,7 +140,7 @@ class SearchIndex:
         """
         targets = list(generation.values())
         await self.es.indices.put_settings(
-            index=",".join(targets), settings={"index": {"refresh_interval": None}}
+            index=",".join(targets), settings={key: None for key in _BULK_LOAD_SETTINGS}
         )
         await self.refresh(targets)
         previous = await indices.swap_aliases(
