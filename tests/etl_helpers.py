@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 from psycopg import AsyncConnection, sql
@@ -275,14 +274,19 @@ async def assert_indices_equal_database(es: AsyncElasticsearch) -> Catalogue:
 async def eventually(
     check: Callable[[], Awaitable[bool]], within: float, what: str, interval: float = 0.2
 ) -> float:
-    """Waits until `check()` holds; returns how long it took."""
+    """Waits until `check()` holds; returns how long it took.
+
+    Errors count as "not yet" (a backend may be coming back); the last one is
+    reported if time runs out.
+    """
     started = time.monotonic()
+    last: Exception | None = None
     while True:
         try:
             if await check():
                 return time.monotonic() - started
-        except (psycopg.Error, OSError, AssertionError):
-            pass
+        except Exception as exc:
+            last = exc
         if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within}s")
+            raise AssertionError(f"{what}: not within {within}s (last error: {last!r})")
         await asyncio.sleep(interval)

@@ -35,6 +35,7 @@ def configure(level: str, as_json: bool) -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # The clients log every request at INFO; that is noise at the ETL's volume.
-    for noisy in ("elastic_transport", "elasticsearch", "httpx"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # The clients log every request at INFO and every dead node at WARNING; the ETL's
+    # own retry log already says what failed and when it tries again.
+    for noisy in ("elastic_transport", "elasticsearch"):
+        logging.getLogger(noisy).setLevel(max(logging.ERROR, logging.getLogger().level))

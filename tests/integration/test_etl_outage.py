@@ -1,0 +1,209 @@
+"""Backends going away under a running ETL: it retries with backoff, never exits, and
+catches up by itself once they are back.
+
+Most tests cut the ETL off through a TCP proxy (refused and dropped connections,
+exactly what a stopped server gives a client) so they do not disturb anyone else.
+The `disruptive` ones really stop the shared Elasticsearch or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from elasticsearch import AsyncElasticsearch
+
+from movies_etl.adapters.postgres import connect
+from movies_etl.importer import import_sqlite
+from tests import etl_helpers as h
+from tests.support.procs import ROOT, Proc, free_port
+from tests.support.tcp_proxy import TcpProxy
+
+ES_PORT = int(h.ES_URL.rsplit(":", 1)[1].rstrip("/"))
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sample(es: AsyncElasticsearch) -> AsyncIterator[None]:
+    if not h.SAMPLE_SQLITE.exists():
+        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
+    await h.recreate_database()
+    await h.drop_test_indices(es)
+    conn = await connect(h.TEST_DSN, 5)
+    async with conn:
+        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
+    yield
+    await h.drop_test_indices(es)
+
+
+@pytest.fixture
+def es_cut() -> Iterator[TcpProxy]:
+    proxy = TcpProxy(free_port(), ES_PORT).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def pg_cut() -> Iterator[TcpProxy]:
+    proxy = TcpProxy(free_port(), h.PG_PORT).start()
+    yield proxy
+    proxy.close()
+
+
+def start(name: str, **env: str) -> Proc:
+    proc = h.etl_process(name, "run", **env)
+    proc.log_path.unlink(missing_ok=True)
+    return proc.start()
+
+
+def alive(proc: Proc) -> bool:
+    return proc.popen is not None and proc.popen.poll() is None
+
+
+async def caught_up(es: AsyncElasticsearch) -> bool:
+    if await h.pending_changes():
+        return False
+    await h.assert_indices_equal_database(es)
+    return True
+
+
+async def make_changes(tag: str) -> None:
+    """A rename, a delete and a new film: each must survive the outage."""
+    await h.execute(
+        "update content.person set full_name = %s"
+        " where id = (select id from content.person order by id limit 1)",
+        f"Renamed During {tag}",
+    )
+    await h.execute(
+        "delete from content.film_work where id = (select id from content.film_work"
+        " order by id desc limit 1)"
+    )
+    await h.execute(
+        "insert into content.film_work (id, title, type) values (%s, %s, 'movie')",
+        str(uuid.uuid4()),
+        f"Filmed During {tag}",
+    )
+
+
+async def test_elasticsearch_unreachable_then_back(
+    sample: None, es: AsyncElasticsearch, es_cut: TcpProxy
+) -> None:
+    proc = start("etl-outage-es", ELASTICSEARCH_URL=f"http://127.0.0.1:{es_cut.listen_port}")
+    try:
+        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        es_cut.set_mode("down")
+        await make_changes("ES Outage")
+        await asyncio.sleep(4)
+        assert alive(proc)
+        assert await h.pending_changes() > 0, "nothing may be acknowledged while ES is away"
+
+        es_cut.set_mode("pass")
+
+        await h.eventually(lambda: caught_up(es), 60, "catching up after the outage")
+        assert alive(proc)
+        assert "backend unavailable" in proc.log_text()
+    finally:
+        proc.stop()
+
+
+async def test_elasticsearch_cut_in_the_middle_of_a_full_load(
+    sample: None, es: AsyncElasticsearch, es_cut: TcpProxy
+) -> None:
+    await h.drop_test_indices(es)
+    proc = start(
+        "etl-outage-es-rebuild",
+        ELASTICSEARCH_URL=f"http://127.0.0.1:{es_cut.listen_port}",
+        ETL_BULK_SIZE="100",
+        ETL_FETCH_SIZE="100",
+    )
+    try:
+        await h.eventually(
+            lambda: asyncio.sleep(0, "created index" in proc.log_text()), 60, "rebuild start"
+        )
+        es_cut.set_mode("down")
+        await asyncio.sleep(3)
+        es_cut.set_mode("pass")
+
+        await h.eventually(lambda: caught_up(es), 120, "the rebuild finishing after the cut")
+        assert alive(proc)
+    finally:
+        proc.stop()
+
+
+async def test_postgres_unreachable_then_back(
+    sample: None, es: AsyncElasticsearch, pg_cut: TcpProxy
+) -> None:
+    dsn = h.TEST_DSN.replace(f":{h.PG_PORT}/", f":{pg_cut.listen_port}/")
+    proc = start("etl-outage-pg", POSTGRES_DSN=dsn)
+    try:
+        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        pg_cut.set_mode("down")
+        # Editors keep writing; only the ETL has lost the database.
+        await make_changes("PG Outage")
+        await asyncio.sleep(4)
+        assert alive(proc)
+
+        pg_cut.set_mode("pass")
+
+        await h.eventually(lambda: caught_up(es), 60, "catching up after the outage")
+        assert alive(proc)
+        assert "backend unavailable" in proc.log_text()
+    finally:
+        proc.stop()
+
+
+# -- the real thing: stopping the shared servers ---------------------------------------
+
+
+def _stack(*args: str) -> None:
+    subprocess.run([str(ROOT / "dev" / "stack.sh"), *args], check=True, timeout=300)
+
+
+def _es(command: str) -> None:
+    subprocess.run(
+        [str(ROOT / "dev" / "elasticsearch" / "es.sh"), command], check=True, timeout=300
+    )
+
+
+@pytest.mark.disruptive
+async def test_elasticsearch_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
+    proc = start("etl-outage-es-real")
+    try:
+        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        _es("stop")
+        try:
+            await make_changes("ES Stop")
+            await asyncio.sleep(3)
+            assert alive(proc)
+        finally:
+            _es("start")
+
+        await h.eventually(lambda: caught_up(es), 180, "catching up after the restart")
+        assert alive(proc)
+    finally:
+        proc.stop()
+
+
+@pytest.mark.disruptive
+async def test_postgres_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
+    proc = start("etl-outage-pg-real")
+    try:
+        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        # Committed just before the stop: maybe processed, maybe not; never lost.
+        await make_changes("PG Stop")
+        _stack("stop", "postgres")
+        try:
+            await asyncio.sleep(4)
+            assert alive(proc)
+        finally:
+            _stack("start", "pg")
+        await make_changes("PG Restart")
+
+        await h.eventually(lambda: caught_up(es), 120, "catching up after the restart")
+        assert alive(proc)
+    finally:
+        proc.stop()
