@@ -94,8 +94,8 @@ def run_etl(*args: str, timeout: float = 600, **env_overrides: str) -> None:
     assert code == 0, f"etl {' '.join(args)} exited {code}:\n{proc.log_text()[-4000:]}"
 
 
-async def recreate_database() -> None:
-    """A fresh, migrated `movies_test_etl`, as `make up` would leave it (without data)."""
+async def recreate_database(migrated: bool = True) -> None:
+    """A fresh `movies_test_etl`, migrated as `make up` would leave it (without data)."""
     async with await AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
         await admin.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
@@ -105,8 +105,9 @@ async def recreate_database() -> None:
         await admin.execute(
             sql.SQL("create database {} owner movies").format(sql.Identifier(TEST_DB))
         )
-    async with await AsyncConnection.connect(TEST_DSN, autocommit=True) as conn:
-        await migrate.migrate(conn, settings().etl_migrations_dir)
+    if migrated:
+        async with await AsyncConnection.connect(TEST_DSN, autocommit=True) as conn:
+            await migrate.migrate(conn, settings().etl_migrations_dir)
 
 
 async def drop_test_indices(es: AsyncElasticsearch) -> None:

@@ -324,9 +324,8 @@ class Synchronizer:
     # -- full rebuild ---------------------------------------------------------------
 
     async def _rebuild_if_needed(self) -> None:
-        reason = await self.rebuild_reason()
-        if reason:
-            await self.rebuild(reason)
+        if await self.rebuild_reason():
+            await self.rebuild(None)
 
     async def rebuild_reason(self) -> str | None:
         """Why the aliases cannot be trusted to hold what the queue assumes, if so.
@@ -342,11 +341,18 @@ class Synchronizer:
             return "the aliases point to indices this ETL did not build"
         return None
 
-    async def rebuild(self, reason: str) -> dict[str, int]:
-        """Fills a new generation from one snapshot and swaps every alias to it."""
-        logger.info("full rebuild: %s", reason)
-        started = time.monotonic()
+    async def rebuild(self, reason: str | None) -> dict[str, int]:
+        """Fills a new generation from one snapshot and swaps every alias to it.
+
+        `reason=None` means "if still needed": it is decided again under the lock,
+        so an ETL that waited for another one's rebuild does not repeat it.
+        """
         async with self._catalog.exclusive() as session:
+            reason = reason or await self.rebuild_reason()
+            if reason is None:
+                return {}
+            logger.info("full rebuild: %s", reason)
+            started = time.monotonic()
             orphans = await self._index.orphans()
             await self._index.drop(orphans)
             async with self._catalog.snapshot() as snapshot:

@@ -137,10 +137,13 @@ class Database:
         except BaseException:
             await conn.close()
             raise
-        if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
-            await conn.close()
-        else:
+        reusable = not (conn.closed or conn.broken) and (
+            conn.info.transaction_status == TransactionStatus.IDLE
+        )
+        if reusable and self._idle is None:
             self._idle = conn
+        else:
+            await conn.close()
 
     async def close(self) -> None:
         if self._idle is not None:

@@ -1,0 +1,82 @@
+"""The `etl` command line as `make up` uses it: migrate, seed, run a pass, report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import orjson
+import pytest
+from elasticsearch import AsyncElasticsearch
+
+from tests import etl_helpers as h
+from tests.support.procs import VENV_BIN
+
+
+def etl_output(*args: str, **env: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "etl"), *args],
+        env={**os.environ, **h.env(**env)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+async def film_count() -> int:
+    return int((await h.fetch("select count(*) from content.film_work"))[0][0])
+
+
+async def test_migrate_seed_once_status_reindex(es: AsyncElasticsearch) -> None:
+    await h.recreate_database(migrated=False)
+    await h.drop_test_indices(es)
+
+    h.run_etl("migrate")
+    h.run_etl("migrate")
+    versions = [row[0] for row in await h.fetch("select version from content.schema_migrations")]
+    assert versions[:2] == ["0001", "0002"]
+
+    h.run_etl("seed", ETL_SEED_FILMS="300", ETL_SEED="5")
+    assert await film_count() == 300
+    queued = await h.pending_changes()
+    h.run_etl("seed", ETL_SEED_FILMS="300", ETL_SEED="5")
+    assert await film_count() == 300
+    assert await h.pending_changes() == queued
+
+    h.run_etl("once")
+    await h.assert_indices_equal_database(es)
+    status = orjson.loads(etl_output("status"))
+    assert status["pending_changes"] == 0
+    assert status["indices"][f"{h.PREFIX}movies"] == {"documents": 300, "database": 300}
+
+    before = status["aliases"]
+    h.run_etl("reindex")
+    after = orjson.loads(etl_output("status"))["aliases"]
+    assert set(before) == set(after)
+    assert all(before[alias] != after[alias] for alias in before)
+    await h.assert_indices_equal_database(es)
+
+
+async def test_seed_loads_the_sqlite_catalogue_when_configured(es: AsyncElasticsearch) -> None:
+    if not h.SAMPLE_SQLITE.exists():
+        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
+    await h.recreate_database()
+
+    h.run_etl("seed", CATALOG_SQLITE=str(h.SAMPLE_SQLITE))
+
+    assert await film_count() == 999
+
+
+async def test_generate_twice_with_the_same_seed_changes_nothing() -> None:
+    await h.recreate_database()
+
+    h.run_etl("generate", "--films", "500", "--seed", "3", "--chunk", "200")
+    first = await h.expected_from_database()
+    queued = await h.pending_changes()
+    h.run_etl("generate", "--films", "500", "--seed", "3", "--chunk", "200")
+
+    assert await h.expected_from_database() == first
+    assert await h.pending_changes() == queued
