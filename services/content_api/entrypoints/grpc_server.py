@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
 import grpc
+from google.protobuf import message_factory
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -42,14 +43,12 @@ _STATUS: dict[type[DomainError], grpc.StatusCode] = {
 
 ERROR_DOMAIN = "movies.v1"
 
-SERVICE_NAMES = tuple(
-    f.services_by_name[name].full_name
-    for f, name in (
-        (film_service_pb2.DESCRIPTOR, "FilmService"),
-        (genre_service_pb2.DESCRIPTOR, "GenreService"),
-        (person_service_pb2.DESCRIPTOR, "PersonService"),
-    )
+SERVICES = (
+    film_service_pb2.DESCRIPTOR.services_by_name["FilmService"],
+    genre_service_pb2.DESCRIPTOR.services_by_name["GenreService"],
+    person_service_pb2.DESCRIPTOR.services_by_name["PersonService"],
 )
+SERVICE_NAMES = tuple(s.full_name for s in SERVICES)
 
 
 def _opt(msg: Message, field: str) -> int | None:
@@ -135,73 +134,45 @@ def _unary(handler: Handler, request_type: type[Message]) -> grpc.RpcMethodHandl
     )
 
 
+def _paging(r: Any) -> tuple[int | None, int | None]:
+    return _opt(r, "page_number"), _opt(r, "page_size")
+
+
+# Free-text searches have unbounded keys; Envoy's in-memory cache must stay bounded.
+_NOT_EDGE_CACHED = frozenset({"SearchFilms", "SearchPersons"})
+
+
 def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.GenericRpcHandler]:
     """The three services, each method a thin call into the service layer."""
-    f, g, p = film_service_pb2, genre_service_pb2, person_service_pb2
-    films = {
-        "ListFilms": _unary(
-            runner.wrap(
-                "ListFilms",
-                lambda r: catalog.list_films(
-                    r.sort, r.genre_id, _opt(r, "page_number"), _opt(r, "page_size")
-                ),
-            ),
-            f.ListFilmsRequest,
-        ),
-        "SearchFilms": _unary(
-            runner.wrap(
-                "SearchFilms",
-                lambda r: catalog.search_films(
-                    r.query, _opt(r, "page_number"), _opt(r, "page_size")
-                ),
-                edge_cacheable=False,
-            ),
-            f.SearchFilmsRequest,
-        ),
-        "GetFilm": _unary(
-            runner.wrap("GetFilm", lambda r: catalog.get_film(r.film_id)), f.GetFilmRequest
-        ),
+    calls: dict[str, dict[str, Callable[[Any], Awaitable[bytes]]]] = {
+        "FilmService": {
+            "ListFilms": lambda r: catalog.list_films(r.sort, r.genre_id, *_paging(r)),
+            "SearchFilms": lambda r: catalog.search_films(r.query, *_paging(r)),
+            "GetFilm": lambda r: catalog.get_film(r.film_id),
+        },
+        "GenreService": {
+            "ListGenres": lambda r: catalog.list_genres(*_paging(r)),
+            "GetGenre": lambda r: catalog.get_genre(r.genre_id),
+        },
+        "PersonService": {
+            "SearchPersons": lambda r: catalog.search_persons(r.query, *_paging(r)),
+            "GetPerson": lambda r: catalog.get_person(r.person_id),
+            "ListPersonFilms": lambda r: catalog.list_person_films(r.person_id, *_paging(r)),
+        },
     }
-    genres = {
-        "ListGenres": _unary(
-            runner.wrap(
-                "ListGenres",
-                lambda r: catalog.list_genres(_opt(r, "page_number"), _opt(r, "page_size")),
-            ),
-            g.ListGenresRequest,
-        ),
-        "GetGenre": _unary(
-            runner.wrap("GetGenre", lambda r: catalog.get_genre(r.genre_id)), g.GetGenreRequest
-        ),
-    }
-    persons = {
-        "SearchPersons": _unary(
-            runner.wrap(
-                "SearchPersons",
-                lambda r: catalog.search_persons(
-                    r.query, _opt(r, "page_number"), _opt(r, "page_size")
-                ),
-                edge_cacheable=False,
-            ),
-            p.SearchPersonsRequest,
-        ),
-        "GetPerson": _unary(
-            runner.wrap("GetPerson", lambda r: catalog.get_person(r.person_id)), p.GetPersonRequest
-        ),
-        "ListPersonFilms": _unary(
-            runner.wrap(
-                "ListPersonFilms",
-                lambda r: catalog.list_person_films(
-                    r.person_id, _opt(r, "page_number"), _opt(r, "page_size")
-                ),
-            ),
-            p.ListPersonFilmsRequest,
-        ),
-    }
-    return [
-        grpc.method_handlers_generic_handler(name, methods)
-        for name, methods in zip(SERVICE_NAMES, (films, genres, persons), strict=True)
-    ]
+    handlers = []
+    for service in SERVICES:
+        methods = {
+            name: _unary(
+                runner.wrap(name, call, edge_cacheable=name not in _NOT_EDGE_CACHED),
+                message_factory.GetMessageClass(service.methods_by_name[name].input_type),
+            )
+            for name, call in calls[service.name].items()
+        }
+        if set(methods) != set(service.methods_by_name):
+            raise RuntimeError(f"{service.full_name}: an RPC of the contract has no handler")
+        handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
+    return handlers
 
 
 def add_health_and_reflection(server: grpc.aio.Server) -> health.aio.HealthServicer:

@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 from content_api.adapters.cache import CachePort
 from content_api.adapters.search import Doc, Hits, SearchPort
 from content_api.domain.errors import NotFoundError
-from content_api.domain.models import FilmSort, PageLimits, parse_query, parse_uuid
+from content_api.domain.models import FilmSort, Page, PageLimits, parse_query, parse_uuid
 from movies.v1 import common_pb2, film_service_pb2, genre_service_pb2, person_service_pb2
 
 ROLE_FIELDS = (("actors", "actor"), ("writers", "writer"), ("directors", "director"))
@@ -42,10 +42,7 @@ class CatalogService:
         fid = parse_uuid(film_id, "film_id")
 
         async def build() -> Message:
-            doc = await self._search.get_film(fid)
-            if doc is None:
-                raise NotFoundError(f"film {fid} not found", "FILM_NOT_FOUND")
-            return film_from_doc(doc)
+            return film_from_doc(found(await self._search.get_film(fid), "film", fid))
 
         return await self._cached(("film", fid), build)
 
@@ -60,9 +57,7 @@ class CatalogService:
             hits = await self._search.list_films(order, gid, page)
             return film_service_pb2.ListFilmsResponse(
                 films=summaries(hits),
-                total=hits.total,
-                page_number=page.number,
-                page_size=page.size,
+                **paging(hits, page),
             )
 
         return await self._cached(("films", order.value, gid or "", page.number, page.size), build)
@@ -77,9 +72,7 @@ class CatalogService:
             hits = await self._search.search_films(text, page)
             return film_service_pb2.SearchFilmsResponse(
                 films=summaries(hits),
-                total=hits.total,
-                page_number=page.number,
-                page_size=page.size,
+                **paging(hits, page),
             )
 
         return await self._cached(("film_search", text, page.number, page.size), build)
@@ -88,10 +81,7 @@ class CatalogService:
         gid = parse_uuid(genre_id, "genre_id")
 
         async def build() -> Message:
-            doc = await self._search.get_genre(gid)
-            if doc is None:
-                raise NotFoundError(f"genre {gid} not found", "GENRE_NOT_FOUND")
-            return genre_from_doc(doc)
+            return genre_from_doc(found(await self._search.get_genre(gid), "genre", gid))
 
         return await self._cached(("genre", gid), build)
 
@@ -102,9 +92,7 @@ class CatalogService:
             hits = await self._search.list_genres(page)
             return genre_service_pb2.ListGenresResponse(
                 genres=[genre_from_doc(d) for d in hits.docs],
-                total=hits.total,
-                page_number=page.number,
-                page_size=page.size,
+                **paging(hits, page),
             )
 
         return await self._cached(("genres", page.number, page.size), build)
@@ -113,10 +101,7 @@ class CatalogService:
         pid = parse_uuid(person_id, "person_id")
 
         async def build() -> Message:
-            doc = await self._search.get_person(pid)
-            if doc is None:
-                raise NotFoundError(f"person {pid} not found", "PERSON_NOT_FOUND")
-            return person_from_doc(doc)
+            return person_from_doc(found(await self._search.get_person(pid), "person", pid))
 
         return await self._cached(("person", pid), build)
 
@@ -130,9 +115,7 @@ class CatalogService:
             hits = await self._search.search_persons(text, page)
             return person_service_pb2.SearchPersonsResponse(
                 persons=[person_from_doc(d) for d in hits.docs],
-                total=hits.total,
-                page_number=page.number,
-                page_size=page.size,
+                **paging(hits, page),
             )
 
         return await self._cached(("person_search", text, page.number, page.size), build)
@@ -144,14 +127,11 @@ class CatalogService:
         page = self._limits.parse(page_number, page_size)
 
         async def build() -> Message:
-            if await self._search.get_person(pid) is None:
-                raise NotFoundError(f"person {pid} not found", "PERSON_NOT_FOUND")
+            found(await self._search.get_person(pid), "person", pid)
             hits = await self._search.list_person_films(pid, page)
             return person_service_pb2.ListPersonFilmsResponse(
                 films=summaries(hits),
-                total=hits.total,
-                page_number=page.number,
-                page_size=page.size,
+                **paging(hits, page),
             )
 
         return await self._cached(("person_films", pid, page.number, page.size), build)
@@ -172,6 +152,18 @@ class CatalogService:
         if key is not None:
             await self._cache.set(key, payload)
         return payload
+
+
+def found(doc: Doc | None, kind: str, ident: str) -> Doc:
+    """The document, or NOT_FOUND naming what was looked for."""
+    if doc is None:
+        raise NotFoundError(f"{kind} {ident} not found", f"{kind.upper()}_NOT_FOUND")
+    return doc
+
+
+def paging(hits: Hits, page: Page) -> dict[str, int]:
+    """The paging fields every list response carries."""
+    return {"total": hits.total, "page_number": page.number, "page_size": page.size}
 
 
 def summaries(hits: Hits) -> list[common_pb2.FilmSummary]:
