@@ -522,6 +522,17 @@ def main(argv: list[str] | None = None) -> int:
     points: list[scale.ScalePoint] = []
     mem: memory.MemoryRun | None = None
 
+    def save(stage: str) -> str:
+        """Writes what is measured so far: a long run that dies still leaves numbers."""
+        text = render(facts, settings, results, points, mem, time.monotonic() - started, notes)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_bytes(raw(settings, results, points, mem))
+        log(f"{stage}: report written to {out}")
+        return text
+
     cat = Catalogue(settings.api_films)
     cat.ensure_rows()
     api_load: FullLoad = cat.full_load()
@@ -547,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if "api" not in skip:
                 results = measure_api(api, targets(api, scen, direct, fast), settings)
+                save("requests")
         finally:
             direct.stop()
             if fast is not None:
@@ -565,8 +577,10 @@ def main(argv: list[str] | None = None) -> int:
                 seed=23,
             )
             mem = memory.measure(api, paths, settings)
+            save("memory")
         if "scale" not in skip and settings.api_films in settings.sizes:
             points.append(scale.measure_loaded(cat, api_load, api, settings))
+            save(f"scale {cat.label}")
     finally:
         api.stop()
         if not args.keep_indices and "scale" not in skip:
@@ -578,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
             size = Catalogue(films)
             try:
                 points.append(scale.measure(size, settings))
+                points.sort(key=lambda p: p.films)
+                save(f"scale {size.label}")
             finally:
                 if not args.keep_indices:
                     size.drop_indices()
@@ -587,15 +603,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"The scale part ran at {', '.join(f'{s:,}' for s in settings.sizes)} films only (not {TARGET_SEARCH_FILMS:,})."
             )
 
-    elapsed = time.monotonic() - started
-    text = render(facts, settings, results, points, mem, elapsed, notes)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_bytes(raw(settings, results, points, mem))
+    text = save("done")
     print(text)
-    log(f"report written to {out} ({elapsed / 60:.1f} min)")
     return 0
 
 

@@ -203,8 +203,9 @@ class Catalogue:
 class BenchApi:
     """A content API and an Envoy edge over one catalogue, configured like the dev stack."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, extra_env: dict[str, str] | None = None) -> None:
         self.catalogue = catalogue
+        self.extra_env = extra_env or {}
         self.grpc_port = free_port()
         self.http_port = free_port()
         self.admin_port = free_port()
@@ -222,7 +223,7 @@ class BenchApi:
         return f"http://127.0.0.1:{self.http_port}"
 
     def start(self) -> BenchApi:
-        env = {**self.catalogue.env(), "GRPC_PORT": str(self.grpc_port)}
+        env = {**self.catalogue.env(), "GRPC_PORT": str(self.grpc_port), **self.extra_env}
         self.api = Proc(f"content-api-{self.catalogue.label}", [str(VENV_BIN / "content-api")], env)
         self.api.start()
         wait_until(self._grpc_healthy, 60, "bench content-api")
