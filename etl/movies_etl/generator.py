@@ -23,6 +23,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 
 from movies_etl import schema
+from movies_etl.adapters.postgres import ANALYZE
 from movies_etl.adapters.writer import insert_rows
 from movies_etl.schema import Film, Genre, GenreLink, Person, PersonLink
 
@@ -222,4 +223,5 @@ async def generate(
         logger.info(
             "generate: %d/%d films (%.0f films/s)", done, films, done / elapsed if elapsed else 0
         )
+    await conn.execute(ANALYZE)
     return GeneratedCounts(done, len(gen.genres), len(gen.persons), glinks, plinks)

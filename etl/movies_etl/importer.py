@@ -21,6 +21,7 @@ from uuid import UUID, uuid5
 from psycopg import AsyncConnection
 
 from movies_etl import schema
+from movies_etl.adapters.postgres import ANALYZE
 from movies_etl.adapters.writer import insert_rows
 from movies_etl.schema import Film, Genre, GenreLink, Person, PersonLink
 
@@ -139,6 +140,7 @@ async def import_sqlite(
                 await insert_rows(conn, table, columns, chunk)
             done += len(chunk)
             logger.info("import %s: %d/%d rows", table, done, len(rows))
+    await conn.execute(ANALYZE)
     logger.info(
         "imported %s: %d films, %d genres, %d persons",
         path,

@@ -353,6 +353,7 @@ class Synchronizer:
                 return {}
             logger.info("full rebuild: %s", reason)
             started = time.monotonic()
+            await session.analyze()
             orphans = await self._index.orphans()
             await self._index.drop(orphans)
             async with self._catalog.snapshot() as snapshot:
