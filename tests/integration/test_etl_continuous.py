@@ -87,18 +87,18 @@ async def _count(es: AsyncElasticsearch, alias: str, expected: int) -> bool:
         return False
 
 
-@pytest.fixture
-def api_on_test_indices(sample: None) -> Iterator[str]:
+def _start_api(name: str, redis_url: str) -> tuple[Proc, str]:
     port = free_port()
     env = {
         "GRPC_PORT": str(port),
         "ELASTICSEARCH_URL": h.ES_URL,
         "ES_INDEX_PREFIX": h.PREFIX,
-        # No cache: every call below must reach Elasticsearch.
-        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "REDIS_URL": redis_url,
+        "CACHE_VERSION_KEY": h.VERSION_KEY,
+        "CACHE_CHANNEL": h.CHANNEL,
         "LOG_LEVEL": "WARNING",
     }
-    proc = Proc("test-etl-content-api", [str(VENV_BIN / "content-api")], env).start()
+    proc = Proc(name, [str(VENV_BIN / "content-api")], env).start()
 
     def healthy() -> bool:
         import subprocess
@@ -107,8 +107,67 @@ def api_on_test_indices(sample: None) -> Iterator[str]:
         return subprocess.run(args, capture_output=True, check=False).returncode == 0
 
     wait_until(healthy, 30, "content-api on the ETL's test indices")
-    yield f"127.0.0.1:{port}"
+    return proc, f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def api_on_test_indices(sample: None) -> Iterator[str]:
+    """The content API reading the ETL's test indices, without a cache (every call
+    reaches Elasticsearch)."""
+    proc, target = _start_api("test-etl-content-api", "redis://127.0.0.1:1/0")
+    yield target
     proc.stop()
+
+
+@pytest.fixture
+def cached_api(sample: None, test_redis: Proc) -> Iterator[tuple[str, str]]:
+    """The content API with its Redis cache, and that Redis's URL for the ETL to signal."""
+    redis_url = f"redis://127.0.0.1:{test_redis.port}/0"  # type: ignore[attr-defined]
+    proc, target = _start_api("test-etl-content-api-cached", redis_url)
+    yield target, redis_url
+    proc.stop()
+
+
+async def test_lag_from_commit_to_the_api(
+    cached_api: tuple[str, str], es: AsyncElasticsearch
+) -> None:
+    """Commit -> ETL batch -> Elasticsearch -> cache signal -> the API's next answer."""
+    target, redis_url = cached_api
+    alias = indices.alias_name(indices.MOVIES, h.PREFIX)
+    async with bootstrap.app(h.settings(redis_url=redis_url)) as app:
+        stop = asyncio.Event()
+        task = asyncio.create_task(app.sync.run_forever(stop))
+        try:
+            await h.eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
+            (film_id,) = (
+                await h.fetch("select id::text from content.film_work order by id desc limit 1")
+            )[0]
+            lags = []
+            async with grpc.aio.insecure_channel(target) as channel:
+                stub = fgrpc.FilmServiceStub(channel)
+                for attempt in range(5):
+                    title = f"API lag probe {attempt}"
+                    # Cached before the change: only the ETL's signal can end it.
+                    await stub.GetFilm(fpb.GetFilmRequest(film_id=film_id))
+                    await h.execute(
+                        "update content.film_work set title = %s where id = %s", title, film_id
+                    )
+                    started = time.monotonic()
+
+                    async def shown(expected: str = title) -> bool:
+                        film = await stub.GetFilm(fpb.GetFilmRequest(film_id=film_id))
+                        return bool(film.title == expected)
+
+                    await h.eventually(shown, 10, "a committed change in the API", interval=0.01)
+                    lags.append(time.monotonic() - started)
+        finally:
+            stop.set()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    lags.sort()
+    logger.warning("commit -> API lag: median %.3fs, max %.3fs", lags[2], lags[-1])
+    assert lags[2] < 2.0
 
 
 async def test_reindex_while_queried(
