@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 
 import orjson
@@ -80,3 +82,17 @@ async def test_generate_twice_with_the_same_seed_changes_nothing() -> None:
 
     assert await h.expected_from_database() == first
     assert await h.pending_changes() == queued
+
+
+async def test_run_stops_cleanly_on_sigterm() -> None:
+    await h.recreate_database()
+    proc = h.etl_process("etl-sigterm", "run")
+    proc.log_path.unlink(missing_ok=True)
+    proc.start()
+    await h.eventually(
+        lambda: asyncio.sleep(0, "following the change queue" in proc.log_text()), 30, "start"
+    )
+
+    code = proc.stop(signal.SIGTERM, timeout=10)
+
+    assert code == 0, proc.log_text()[-2000:]
