@@ -95,6 +95,9 @@ def run(
     codes: dict[str, int] = report.get("statusCodeDistribution") or {}
     ok = int(codes.get("OK", 0))
     total = int(report.get("count", 0))
+    if total > ok:
+        errors = report.get("errorDistribution") or {}
+        log(f"ghz {method} c={concurrency}: {total - ok} errors: {json.dumps(errors)[:500]}")
     return Load(
         rps=float(report.get("rps", 0.0)),
         p50_ms=pct.get(50, 0.0),

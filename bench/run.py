@@ -42,6 +42,9 @@ ANALYSIS = ROOT / "bench" / "analysis.md"
 FILMS = "movies.v1.FilmService"
 PERSONS = "movies.v1.PersonService"
 REST, GRPC, BASE = "REST via Envoy", "gRPC direct", "baseline"
+# The transcoding listener behind the edge cache: the gRPC server's own hot path,
+# driven by a client as cheap as wrk (ghz spends much of the 2 cores itself).
+NO_EDGE = "REST, edge cache off"
 DIRECT, FASTAPI = "Envoy direct_response", "FastAPI + Redis cache hit"
 
 # The targets of the issue, checked against every run.
@@ -158,6 +161,16 @@ def targets(
                 warm_paths=() if s.cold else tuple(s.paths),
             )
         )
+    out.append(
+        Target(
+            NO_EDGE,
+            detail.name,
+            _rest(api.transcoder_url, detail.paths),
+            cold=False,
+            warm_url=api.url,
+            warm_paths=tuple(detail.paths),
+        )
+    )
     for s in scen:
         out.append(
             Target(

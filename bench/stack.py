@@ -222,6 +222,11 @@ class BenchApi:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def transcoder_url(self) -> str:
+        """Envoy's transcoding listener, behind its cache: every request reaches gRPC."""
+        return f"http://127.0.0.1:{self.transcoder_port}"
+
     def start(self) -> BenchApi:
         env = {**self.catalogue.env(), "GRPC_PORT": str(self.grpc_port), **self.extra_env}
         self.api = Proc(f"content-api-{self.catalogue.label}", [str(VENV_BIN / "content-api")], env)

@@ -52,7 +52,7 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
     results = json.loads(raw.read_text())
     api = results["api"]
     parts = {row["part"] for row in api}
-    assert parts == {"baseline", "REST via Envoy", "gRPC direct"}
+    assert parts == {"baseline", "REST via Envoy", "REST, edge cache off", "gRPC direct"}
     scenarios = {row["scenario"] for row in api}
     assert {"Envoy direct_response", "FastAPI + Redis cache hit"} <= scenarios
     for row in api:
