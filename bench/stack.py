@@ -152,6 +152,14 @@ class Catalogue:
             peak_rss_mib=peak,
         )
 
+    def ensure_indexed(self) -> None:
+        """Loads the catalogue unless its aliases already hold every film."""
+        got = httpx.get(f"{ES_URL}/{self.alias('movies')}/_count", timeout=30)
+        if got.status_code == 200 and got.json().get("count") == self.films:
+            return
+        self.ensure_rows()
+        self.full_load()
+
     def etl_run(self) -> Proc:
         """The continuous ETL (`etl run`) on this catalogue, as `make up` runs it."""
         return Proc(f"etl-run-{self.label}", [str(VENV_BIN / "etl"), "run"], self.env()).start()

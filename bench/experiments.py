@@ -1,0 +1,177 @@
+"""The experiments behind the analysis in docs/benchmarks.md, kept so they can be rerun.
+
+    python -m bench.experiments max-age      # warm film detail at c=64 vs the edge's max-age
+    python -m bench.experiments profile-api  # py-spy of the gRPC server on its hot path
+    python -m bench.experiments profile-etl  # py-spy (idle included) of a full ETL load
+
+Each prints a markdown table. py-spy is a dev tool (`uv pip install py-spy`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from bench import rest_wrk
+from bench.baselines.servers import FastApiBaseline, film_json
+from bench.common import VENV_BIN, Load, Proc, md_table
+from bench.stack import BenchApi, Catalogue
+
+
+def _py_spy() -> str:
+    found = shutil.which("py-spy") or str(VENV_BIN / "py-spy")
+    if not Path(found).exists():
+        raise SystemExit("py-spy is not installed: uv pip install py-spy")
+    return found
+
+
+def max_age(films: int, seconds: float, rounds: int) -> str:
+    """Warm film detail through the edge at c=64 for several `max-age`s, beside FastAPI."""
+    cat = Catalogue(films)
+    cat.ensure_indexed()
+    ids = cat.film_ids(100, seed=1)
+    paths = [f"/api/v1/films/{i}" for i in ids]
+    rows = []
+    for age in ("1", "5", "30"):
+        api = BenchApi(cat, {"HTTP_CACHE_MAX_AGE_SECONDS": age}).start()
+        try:
+            bodies = {
+                i: film_json(httpx.get(f"{api.url}{p}").content)
+                for i, p in zip(ids, paths, strict=True)
+            }
+            fast = FastApiBaseline(bodies).start()
+            edge_runs: list[Load] = []
+            fast_runs: list[Load] = []
+            try:
+                for _ in range(rounds):
+                    edge_runs.append(rest_wrk.run(api.url, paths, 64, seconds))
+                    fast_runs.append(rest_wrk.run(fast.url, paths, 64, seconds))
+            finally:
+                fast.stop()
+        finally:
+            api.stop()
+        edge, base = Load.median(edge_runs), Load.median(fast_runs)
+        rows.append(
+            [
+                age,
+                f"{edge.rps:,.0f}",
+                f"{edge.p50_ms:.2f}",
+                f"{edge.p99_ms:.1f}",
+                f"{max(r.p99_ms for r in edge_runs):.1f}",
+                f"{base.rps:,.0f}",
+                f"{base.p99_ms:.1f}",
+                f"{edge.rps / base.rps:.1f}×",
+            ]
+        )
+    return md_table(
+        [
+            "max-age s",
+            "edge req/s",
+            "edge p50 ms",
+            "edge p99 ms (median)",
+            "edge p99 ms (worst run)",
+            "FastAPI req/s",
+            "FastAPI p99 ms",
+            "× FastAPI",
+        ],
+        rows,
+    )
+
+
+def _top(raw: Path, n: int) -> str:
+    """Self and inclusive shares of the frames in a py-spy `raw` (collapsed) profile."""
+    own: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        k = int(count)
+        total += k
+        frames = stack.split(";")
+        own[frames[-1]] += k
+        for frame in set(frames):
+            incl[frame] += k
+    rows = [
+        [f"{k / total * 100:.1f}%", f"{incl[f] / total * 100:.1f}%", f"`{f[:110]}`"]
+        for f, k in own.most_common(n)
+    ]
+    return md_table(["self", "inclusive", "frame"], rows) + f"\n\n{total} samples"
+
+
+def profile_api(films: int, seconds: float) -> str:
+    """The gRPC server answering warm film details (Redis hits) through the transcoder."""
+    cat = Catalogue(films)
+    cat.ensure_indexed()
+    ids = cat.film_ids(100, seed=1)
+    paths = [f"/api/v1/films/{i}" for i in ids]
+    api = BenchApi(cat).start()
+    try:
+        for p in paths:
+            httpx.get(f"{api.url}{p}")
+        assert api.api is not None
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "api.txt"
+            spy = subprocess.Popen(
+                [_py_spy(), "record", "-p", str(api.api.pid), "-d", str(int(seconds)), "-r", "200",
+                 "-f", "raw", "-o", str(out)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            load = rest_wrk.run(api.transcoder_url, paths, 64, seconds)
+            spy.wait()
+            return f"{load.rps:,.0f} req/s, p99 {load.p99_ms:.1f} ms while profiled\n\n" + _top(
+                out, 15
+            )
+    finally:
+        api.stop()
+
+
+def profile_etl(films: int) -> str:
+    """A full load (`etl reindex`), idle time included: where the ETL waits, and on what."""
+    cat = Catalogue(films)
+    cat.ensure_rows()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "etl.txt"
+        proc = Proc(
+            f"etl-profile-{cat.label}",
+            [_py_spy(), "record", "--idle", "-r", "100", "-f", "raw", "-o", str(out), "--",
+             str(VENV_BIN / "etl"), "reindex"],
+            cat.env(),
+        ).start()  # fmt: skip
+        started = time.monotonic()
+        assert proc.popen is not None
+        proc.popen.wait()
+        elapsed = time.monotonic() - started
+        return f"{films / elapsed:,.0f} films/s while profiled ({elapsed:.0f} s)\n\n" + _top(
+            out, 15
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.experiments", description=__doc__)
+    parser.add_argument("what", choices=["max-age", "profile-api", "profile-etl"])
+    parser.add_argument("--films", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.what == "max-age":
+        print(max_age(args.films, args.seconds, args.rounds))
+    elif args.what == "profile-api":
+        print(profile_api(args.films, args.seconds))
+    else:
+        print(profile_etl(args.films))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
