@@ -324,8 +324,7 @@ class Synchronizer:
     # -- full rebuild ---------------------------------------------------------------
 
     async def _rebuild_if_needed(self) -> None:
-        if await self.rebuild_reason():
-            await self.rebuild(None)
+        await self.rebuild(None)
 
     async def rebuild_reason(self) -> str | None:
         """Why the aliases cannot be trusted to hold what the queue assumes, if so.
@@ -349,13 +348,14 @@ class Synchronizer:
         """
         async with self._catalog.exclusive() as session:
             reason = reason or await self.rebuild_reason()
+            # Generations no alias points to were left by an interrupted rebuild; under
+            # the lock nobody else is filling one.
+            await self._index.drop(await self._index.orphans())
             if reason is None:
                 return {}
             logger.info("full rebuild: %s", reason)
             started = time.monotonic()
             await session.analyze()
-            orphans = await self._index.orphans()
-            await self._index.drop(orphans)
             async with self._catalog.snapshot() as snapshot:
                 generation = await self._index.create_generation()
                 counts = await self._fill(snapshot, generation)

@@ -64,7 +64,9 @@ async def converge(es: AsyncElasticsearch, name: str) -> None:
             if await h.pending_changes():
                 return False
             await h.assert_indices_equal_database(es)
-            return True
+            # The generations interrupted by the kills are gone too.
+            found = await es.indices.get(index=f"{h.PREFIX}*_v*")
+            return len(found.body) == 3
 
         await h.eventually(caught_up, 180, "indices equal to the database", interval=1.0)
     finally:
