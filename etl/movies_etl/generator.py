@@ -87,7 +87,12 @@ GENRES_PER_FILM: Final = ((1, 30), (2, 35), (3, 25), (4, 10))
 DIRECTORS_PER_FILM: Final = ((0, 3), (1, 88), (2, 9))
 WRITERS_PER_FILM: Final = ((0, 5), (1, 45), (2, 32), (3, 18))
 PERSONS_PER_FILM: Final = 0.6
-ZIPF_EXPONENT: Final = 0.8
+# Popularity of the person of rank r is 1 / (r + offset): with the offset at 1 % of
+# the pool, the busiest person appears in a few hundred films at any catalogue size
+# (as the busiest real actors do) while the median stays at a handful.
+ZIPF_EXPONENT: Final = 1.0
+ZIPF_OFFSET_SHARE: Final = 0.01
+ZIPF_MIN_OFFSET: Final = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +105,16 @@ class GeneratedCounts:
 
 
 class _Pool:
-    """People of one role, drawn with Zipf-like popularity (a few stars, a long tail)."""
+    """People of one role, drawn with Zipf-like popularity (a few busy ones, a long tail)."""
 
     def __init__(self, people: Sequence[UUID], rng: random.Random) -> None:
         self._people = list(people)
         rng.shuffle(self._people)
+        offset = max(ZIPF_MIN_OFFSET, len(people) * ZIPF_OFFSET_SHARE)
         self._cum = list(
-            itertools.accumulate(1.0 / (rank + 1) ** ZIPF_EXPONENT for rank in range(len(people)))
+            itertools.accumulate(
+                1.0 / (rank + offset) ** ZIPF_EXPONENT for rank in range(len(people))
+            )
         )
 
     def draw(self, rng: random.Random, k: int) -> list[UUID]:
