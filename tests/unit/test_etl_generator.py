@@ -25,25 +25,25 @@ def test_same_seed_same_catalogue_different_seed_different_one() -> None:
 
 
 def test_shape_is_realistic() -> None:
-    gen = CatalogGenerator(2000, 1)
+    gen = CatalogGenerator(20_000, 1)
     films, glinks, plinks = [], [], []
-    for f, g, p in gen.chunks(500):
+    for f, g, p in gen.chunks(5000):
         films += f
         glinks += g
         plinks += p
 
-    assert len(films) == 2000
-    assert len({f.id for f in films}) == 2000
+    assert len(films) == 20_000
+    assert len({f.id for f in films}) == 20_000
     assert len(gen.genres) == len(GENRES) == 26
     per_film = Counter(link.film_work_id for link in glinks)
     assert set(per_film.values()) <= {1, 2, 3, 4}
-    assert len(per_film) == 2000
+    assert len(per_film) == 20_000
     roles = Counter(link.role for link in plinks)
     assert roles["actor"] > roles["writer"] > 0
     assert roles["director"] > 0
     appearances = Counter(link.person_id for link in plinks)
-    # A few people in many films, most in a few.
-    assert max(appearances.values()) >= 30
+    # A few people in hundreds of films (not thousands), most in a few.
+    assert 100 <= max(appearances.values()) <= 1000
     assert sorted(appearances.values())[len(appearances) // 2] <= 10
     assert len({(p.film_work_id, p.person_id, p.role) for p in plinks}) == len(plinks)
     assert all(f.rating is None or 1.0 <= f.rating <= 10.0 for f in films)
