@@ -3,6 +3,7 @@
     python -m bench.experiments max-age      # warm film detail at c=64 vs the edge's max-age
     python -m bench.experiments profile-api  # py-spy of the gRPC server on its hot path
     python -m bench.experiments profile-etl  # py-spy (idle included) of a full ETL load
+    python -m bench.experiments search       # the film search query and cheaper variants, in ES
 
 Each prints a markdown table. py-spy is a dev tool (`uv pip install py-spy`).
 """
@@ -10,19 +11,22 @@ Each prints a markdown table. py-spy is a dev tool (`uv pip install py-spy`).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench import rest_wrk
 from bench.baselines.servers import FastApiBaseline, film_json
-from bench.common import VENV_BIN, Load, Proc, md_table
+from bench.common import ES_URL, VENV_BIN, Load, Proc, md_table
 from bench.stack import BenchApi, Catalogue
 
 
@@ -157,15 +161,87 @@ def profile_etl(films: int) -> str:
         )
 
 
+def _film_search(query: str, fields: list[str], fuzzy: bool, total: bool | int) -> dict[str, Any]:
+    """The body the content API sends for SearchFilms, with the knobs that cost the most."""
+    match: dict[str, Any] = {"query": query, "fields": fields, "operator": "and"}
+    if fuzzy:
+        match |= {"fuzziness": "AUTO", "prefix_length": 1}
+    return {
+        "query": {"multi_match": match},
+        "sort": ["_score", {"id": "asc"}],
+        "size": 50,
+        "track_total_hits": total,
+        "_source": ["id", "title", "imdb_rating"],
+    }
+
+
+def search_variants(films: int, queries: int, concurrency: int) -> str:
+    """Elasticsearch's own time for the API's film search and for cheaper variants,
+    at `concurrency` concurrent searches (no API, no cache in the way)."""
+    cat = Catalogue(films)
+    cat.ensure_indexed()
+    texts = cat.search_queries(queries, seed=29)
+    all_fields = ["title^3", "title.ru^3", "description", "description.ru"]
+    variants = {
+        "as the API sends it (4 fields, fuzzy, exact total)": (all_fields, True, True),
+        "total counted up to 1,000": (all_fields, True, 1000),
+        "not fuzzy": (all_fields, False, True),
+        "titles only, fuzzy": (["title^3", "title.ru^3"], True, True),
+        "titles only, not fuzzy, total up to 1,000": (["title^3", "title.ru^3"], False, 1000),
+    }
+    url = f"{ES_URL}/{cat.alias('movies')}/_search"
+    rows = []
+
+    async def one(client: httpx.AsyncClient, body: dict[str, Any], out: list[float]) -> None:
+        started = time.perf_counter()
+        got = await client.post(url, json=body)
+        got.raise_for_status()
+        out.append((time.perf_counter() - started) * 1000)
+
+    async def run(fields: list[str], fuzzy: bool, total: bool | int) -> tuple[list[float], float]:
+        lat: list[float] = []
+        sem = asyncio.Semaphore(concurrency)
+
+        async def bounded(client: httpx.AsyncClient, q: str) -> None:
+            async with sem:
+                await one(client, _film_search(q, fields, fuzzy, total), lat)
+
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            started = time.perf_counter()
+            await asyncio.gather(*(bounded(client, q) for q in texts))
+            return lat, len(texts) / (time.perf_counter() - started)
+
+    for name, (fields, fuzzy, total) in variants.items():
+        httpx.post(f"{ES_URL}/{cat.alias('movies')}/_cache/clear", timeout=30)
+        lat, rate = asyncio.run(run(fields, fuzzy, total))
+        lat.sort()
+        rows.append(
+            [
+                name,
+                f"{statistics.median(lat):.1f}",
+                f"{lat[int(len(lat) * 0.99) - 1]:.1f}",
+                f"{rate:,.0f}",
+            ]
+        )
+    return md_table(
+        [f"variant ({films:,} films, c={concurrency})", "p50 ms", "p99 ms", "searches/s"], rows
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.experiments", description=__doc__)
-    parser.add_argument("what", choices=["max-age", "profile-api", "profile-etl"])
+    parser.add_argument("what", choices=["max-age", "profile-api", "profile-etl", "search"])
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--queries", type=int, default=800)
     parser.add_argument("--films", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     if args.what == "max-age":
         print(max_age(args.films, args.seconds, args.rounds))
+    elif args.what == "search":
+        print(search_variants(args.films, args.queries, args.concurrency))
     elif args.what == "profile-api":
         print(profile_api(args.films, args.seconds))
     else:
