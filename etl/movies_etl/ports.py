@@ -6,7 +6,7 @@ implement them with in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
@@ -40,12 +40,12 @@ class QueueSession(SourceReader, Protocol):
     ) -> int: ...
 
 
-class SourceSnapshot(SourceReader, Protocol):
+class SourceSnapshot(Protocol):
     token: str
 
-    def stream_films(self, size: int) -> AsyncIterator[list[FilmRow]]: ...
-    def stream_persons(self, size: int) -> AsyncIterator[list[PersonRow]]: ...
-    def stream_genres(self, size: int) -> AsyncIterator[list[GenreRow]]: ...
+    def stream_films(self, size: int) -> AsyncGenerator[list[FilmRow]]: ...
+    def stream_persons(self, size: int) -> AsyncGenerator[list[PersonRow]]: ...
+    def stream_genres(self, size: int) -> AsyncGenerator[list[GenreRow]]: ...
 
 
 class Catalog(Protocol):

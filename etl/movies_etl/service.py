@@ -12,9 +12,10 @@ Correctness rests on three rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -385,23 +386,41 @@ class Synchronizer:
         return counts
 
     async def _fill(self, snapshot: SourceSnapshot, generation: dict[str, str]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        counts[indices.MOVIES] = await self._pipeline(
-            generation[indices.MOVIES],
-            _upserts(snapshot.stream_films(self._opt.fetch_size), film_document),
-        )
-        counts[indices.PERSONS] = await self._pipeline(
-            generation[indices.PERSONS],
-            _upserts(snapshot.stream_persons(self._opt.fetch_size), person_document),
-        )
-        counts[indices.GENRES] = await self._pipeline(
-            generation[indices.GENRES],
-            _upserts(snapshot.stream_genres(self._opt.fetch_size), genre_document),
-        )
-        return counts
+        """Fills the three indices at once; they share the bulk-request budget."""
+        budget = asyncio.Semaphore(self._opt.bulk_concurrency)
+        size = self._opt.fetch_size
+        async with asyncio.TaskGroup() as group:
+            films = group.create_task(
+                self._pipeline(
+                    generation[indices.MOVIES],
+                    _upserts(snapshot.stream_films(size), film_document),
+                    budget,
+                )
+            )
+            persons = group.create_task(
+                self._pipeline(
+                    generation[indices.PERSONS],
+                    _upserts(snapshot.stream_persons(size), person_document),
+                    budget,
+                )
+            )
+            genres = group.create_task(
+                self._pipeline(
+                    generation[indices.GENRES],
+                    _upserts(snapshot.stream_genres(size), genre_document),
+                    budget,
+                )
+            )
+        return {
+            indices.MOVIES: films.result(),
+            indices.PERSONS: persons.result(),
+            indices.GENRES: genres.result(),
+        }
 
-    async def _pipeline(self, index: str, batches: AsyncIterator[list[Action]]) -> int:
-        """Extract+transform feeds a bounded queue; several bulk writers drain it.
+    async def _pipeline(
+        self, index: str, batches: AsyncGenerator[list[Action]], budget: asyncio.Semaphore
+    ) -> int:
+        """Extract+transform feeds a bounded queue; bulk writers drain it.
 
         The bound keeps memory flat however large the catalogue: reading waits for
         Elasticsearch rather than piling documents up.
@@ -411,18 +430,20 @@ class Synchronizer:
         next_report = self._opt.progress_every
 
         async def produce() -> None:
-            try:
-                async for batch in batches:
+            # aclosing: a failed load closes the stream's connection at once.
+            async with contextlib.aclosing(batches) as stream:
+                async for batch in stream:
                     for start in range(0, len(batch), self._opt.bulk_size):
                         await queue.put(batch[start : start + self._opt.bulk_size])
-            finally:
-                for _ in range(self._opt.bulk_concurrency):
-                    await queue.put(None)
+            # Only on success: after a failure the task group cancels the writers.
+            for _ in range(self._opt.bulk_concurrency):
+                await queue.put(None)
 
         async def consume() -> None:
             nonlocal written, next_report
             while (batch := await queue.get()) is not None:
-                await self._write_patiently(index, batch)
+                async with budget:
+                    await self._write_patiently(index, batch)
                 written += len(batch)
                 if written >= next_report:
                     logger.info("%s: %d documents written", index, written)
@@ -466,7 +487,8 @@ class Synchronizer:
 
 
 async def _upserts(
-    batches: AsyncIterator[Sequence[Row]], to_doc: Callable[[Row], Document]
-) -> AsyncIterator[list[Action]]:
-    async for rows in batches:
-        yield [Upsert(str(row.id), to_doc(row)) for row in rows]
+    batches: AsyncGenerator[Sequence[Row]], to_doc: Callable[[Row], Document]
+) -> AsyncGenerator[list[Action]]:
+    async with contextlib.aclosing(batches) as stream:
+        async for rows in stream:
+            yield [Upsert(str(row.id), to_doc(row)) for row in rows]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final, LiteralString
@@ -207,15 +207,19 @@ class PostgresCatalog:
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Snapshot]:
-        """One repeatable-read snapshot of the whole catalogue, for a full load."""
+        """One repeatable-read snapshot of the whole catalogue, for a full load.
+
+        It is exported, so each stream reads it on its own connection and the three
+        indices can be filled at the same time from exactly the same data.
+        """
         conn = await connect(self._db.dsn, self._db.connect_timeout, autocommit=False)
         try:
             async with conn.transaction():
                 await conn.execute("set transaction isolation level repeatable read, read only")
-                cur = await conn.execute("select pg_current_snapshot()::text")
+                cur = await conn.execute("select pg_current_snapshot()::text, pg_export_snapshot()")
                 row = await cur.fetchone()
                 assert row is not None
-                yield Snapshot(conn, row[0])
+                yield Snapshot(self._db, row[0], row[1])
         finally:
             await conn.close()
 
@@ -359,32 +363,42 @@ class CatalogSession(_Reader):
         )
 
 
-class Snapshot(_Reader):
+class Snapshot:
     """Streams every row of the catalogue as one consistent snapshot saw it."""
 
-    def __init__(self, conn: AsyncConnection[Any], token: str) -> None:
-        super().__init__(conn)
+    def __init__(self, db: Database, token: str, exported: str) -> None:
+        self._db = db
         self.token = token
+        self._exported = exported
 
-    async def stream_films(self, size: int) -> AsyncIterator[list[FilmRow]]:
+    async def stream_films(self, size: int) -> AsyncGenerator[list[FilmRow]]:
         async for rows in self._stream("films", _FILMS, size):
             yield [_film(row) for row in rows]
 
-    async def stream_persons(self, size: int) -> AsyncIterator[list[PersonRow]]:
+    async def stream_persons(self, size: int) -> AsyncGenerator[list[PersonRow]]:
         async for rows in self._stream("persons", _PERSONS, size):
             yield [_person(row) for row in rows]
 
-    async def stream_genres(self, size: int) -> AsyncIterator[list[GenreRow]]:
+    async def stream_genres(self, size: int) -> AsyncGenerator[list[GenreRow]]:
         async for rows in self._stream("genres", _GENRES, size):
             yield [_genre(row) for row in rows]
 
     async def _stream(
         self, name: str, query: LiteralString, size: int
-    ) -> AsyncIterator[list[tuple[Any, ...]]]:
-        async with self.conn.cursor(name=f"etl_full_{name}") as cur:
-            await cur.execute(query)
-            while rows := await cur.fetchmany(size):
-                yield rows
+    ) -> AsyncGenerator[list[tuple[Any, ...]]]:
+        conn = await connect(self._db.dsn, self._db.connect_timeout, autocommit=False)
+        try:
+            async with conn.transaction():
+                await conn.execute("set transaction isolation level repeatable read, read only")
+                await conn.execute(
+                    sql.SQL("set transaction snapshot {}").format(sql.Literal(self._exported))
+                )
+                async with conn.cursor(name=f"etl_full_{name}") as cur:
+                    await cur.execute(query)
+                    while rows := await cur.fetchmany(size):
+                        yield rows
+        finally:
+            await conn.close()
 
 
 async def wait_for_notify(conn: AsyncConnection[Any], wait_seconds: float) -> bool:
