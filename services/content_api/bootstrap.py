@@ -49,6 +49,7 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         channel=settings.cache_channel,
         poll_seconds=settings.cache_version_poll_seconds,
         retry_after_seconds=settings.cache_retry_after_seconds,
+        local_entries=settings.local_cache_entries,
     )
     catalog = CatalogService(
         ElasticsearchSearch(es, settings.es_index_prefix),

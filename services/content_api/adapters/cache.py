@@ -16,6 +16,7 @@ import time
 from typing import Protocol, cast
 
 import redis.asyncio as aioredis
+from cachetools import TTLCache
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class RedisCache:
 
     After an error the cache stays bypassed for `retry_after` seconds, so a dead
     Redis costs one failed attempt per interval rather than one per request.
+    A small in-process tier (bounded LRU with the same TTL) answers hot keys
+    without a round trip; versioned keys keep it exactly as fresh as Redis.
     """
 
     def __init__(
@@ -57,8 +60,12 @@ class RedisCache:
         channel: str,
         poll_seconds: float,
         retry_after_seconds: float,
+        local_entries: int = 0,
     ) -> None:
         self._redis = client
+        self._local: TTLCache[str, bytes] | None = (
+            TTLCache(maxsize=local_entries, ttl=ttl_seconds) if local_entries > 0 else None
+        )
         self._ttl = ttl_seconds
         self._version_key = version_key
         self._channel = channel
@@ -75,6 +82,9 @@ class RedisCache:
         return self._version
 
     async def get(self, key: str) -> bytes | None:
+        if self._local is not None and (local := self._local.get(key)) is not None:
+            self.stats.hits += 1
+            return local
         try:
             # The client is built without decode_responses: values are bytes.
             value = cast("bytes | None", await self._redis.get(key))
@@ -85,9 +95,13 @@ class RedisCache:
             self.stats.misses += 1
         else:
             self.stats.hits += 1
+            if self._local is not None:
+                self._local[key] = value
         return value
 
     async def set(self, key: str, value: bytes) -> None:
+        if self._local is not None:
+            self._local[key] = value
         try:
             await self._redis.set(key, value, ex=self._ttl)
         except (RedisError, OSError) as exc:
@@ -114,6 +128,10 @@ class RedisCache:
             log.info("catalogue version changed", extra={"version": version})
             self.stats.version_changes += 1
             self._version = version
+            # A restarted Redis starts counting again: an old version string may
+            # come back, so entries of the in-process tier never outlive a change.
+            if self._local is not None:
+                self._local.clear()
 
     async def _refresh_version(self) -> None:
         try:
