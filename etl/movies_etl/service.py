@@ -217,20 +217,29 @@ class Synchronizer:
         return counts
 
     async def status(self) -> dict[str, Any]:
-        """`etl status`: queue lag, what the last batch and rebuild did, counts per index."""
+        """`etl status`: queue lag, what the last batch and rebuild did, counts per index.
+
+        An unreachable Elasticsearch is reported, not raised: that is when the
+        report is needed most.
+        """
         backlog = await self._catalog.backlog()
         state = await self._catalog.load_state()
         db = await self._catalog.counts()
         per_index: dict[str, dict[str, int | None]] = {}
-        for name, rows in ((indices.MOVIES, db.films), (indices.GENRES, db.genres),
-                           (indices.PERSONS, db.persons)):  # fmt: skip
-            alias = self._index.alias(name)
-            per_index[alias] = {"documents": await self._index.count(alias), "database": rows}
+        aliases: dict[str, list[str]] | str
+        try:
+            for name, rows in ((indices.MOVIES, db.films), (indices.GENRES, db.genres),
+                               (indices.PERSONS, db.persons)):  # fmt: skip
+                alias = self._index.alias(name)
+                per_index[alias] = {"documents": await self._index.count(alias), "database": rows}
+            aliases = await self._index.current()
+        except Exception as exc:
+            aliases = f"elasticsearch unavailable: {exc}"
         return {
             "pending_changes": backlog.pending,
             "lag_seconds": round(backlog.oldest_age_seconds or 0.0, 3),
             "indices": per_index,
-            "aliases": await self._index.current(),
+            "aliases": aliases,
             "last_batch": state.get("last_batch"),
             "last_rebuild": state.get("last_rebuild"),
         }
