@@ -80,9 +80,10 @@ def plan_changes(changes: Iterable[Change]) -> Plan:
 
     An inserted entity has no links yet (links arrive as their own rows) and a
     deleted one takes its links with it (cascade, again their own rows), so only
-    an update reaches the neighbours: a renamed person shows in every film that
-    lists them, a renamed film in every person's filmography, a renamed genre in
-    its films.
+    an update of what the neighbours show (op 'U') reaches them: a renamed person
+    shows in every film that lists them, a renamed film in every person's
+    filmography, a renamed genre in its films. Any other update (op 'u': a rating,
+    a genre's description) rebuilds the row's own document only.
     """
     plan = Plan()
     for change in changes:

@@ -244,3 +244,23 @@ async def test_redis_down_does_not_stop_the_etl(es: AsyncElasticsearch) -> None:
     await asyncio.wait_for(one_pass(redis_url="redis://127.0.0.1:1/0"), 30)
 
     assert (await film_docs(es))[film_id]["title"] == "No Redis"
+
+
+async def test_an_update_no_film_shows_rewrites_no_film(es: AsyncElasticsearch) -> None:
+    """A genre's description is not in film documents: its films are left alone."""
+    (genre_id,) = (
+        await h.fetch(
+            "select genre_id::text from content.genre_film_work"
+            " group by genre_id order by count(*) desc limit 1"
+        )
+    )[0]
+    await h.execute(
+        "update content.genre set description = 'Stories of conflict.' where id = %s", genre_id
+    )
+
+    await one_pass()
+
+    (state,) = (await h.fetch("select value from content.etl_state where key = 'last_batch'"))[0]
+    assert (state["films"], state["genres"]) == (0, 1)
+    genres = await h.documents(es, indices.GENRES)
+    assert genres[genre_id]["description"] == "Stories of conflict."

@@ -25,6 +25,16 @@ def test_renamed_person_reaches_their_films() -> None:
     assert not plan.rebuild
 
 
+def test_update_neighbours_do_not_show_does_not_fan_out() -> None:
+    genre, film = uuid4(), uuid4()
+
+    plan = plan_changes([change("genre", "u", genre), change("film_work", "u", film)])
+
+    assert plan.genres == {genre}
+    assert plan.films == {film}
+    assert plan.films_of_genres == plan.persons_of_films == set()
+
+
 def test_inserted_person_does_not_fan_out() -> None:
     person = uuid4()
 
