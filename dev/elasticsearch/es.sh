@@ -8,7 +8,7 @@
 #   es.sh restart
 #
 # Environment (defaults):
-#   ES_PORT=9200  ES_TRANSPORT_PORT=9300  ES_HEAP=512m  STACK_DIR=<repo>/.stack
+#   ES_PORT=9200  ES_TRANSPORT_PORT=9300  ES_HEAP=1g  STACK_DIR=<repo>/.stack
 #   ES_START_TIMEOUT=120 (s)  ES_STOP_TIMEOUT=30 (s)
 #   ES_JAVA_HOME / JAVA_HOME   JDK to run with (>= 17); default: `java` on PATH
 #   ES_JAVA_OPTS               extra JVM options
@@ -21,7 +21,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 STACK_DIR="${STACK_DIR:-$REPO/.stack}"
 ES_PORT="${ES_PORT:-9200}"
 ES_TRANSPORT_PORT="${ES_TRANSPORT_PORT:-9300}"
-ES_HEAP="${ES_HEAP:-512m}"
+ES_HEAP="${ES_HEAP:-1g}"
 ES_START_TIMEOUT="${ES_START_TIMEOUT:-120}"
 ES_STOP_TIMEOUT="${ES_STOP_TIMEOUT:-30}"
 
@@ -107,7 +107,7 @@ cmd_start() {
 
     mkdir -p "$DATA_DIR" "$TMP_DIR" "$LOG_DIR" "$RUN_DIR"
     local -a jvm=(
-      "-Xms$ES_HEAP" "-Xmx$ES_HEAP" "-XX:+Use${ES_GC:-Serial}GC" -Xss1m -XX:-OmitStackTraceInFastThrow
+      "-Xms$ES_HEAP" "-Xmx$ES_HEAP" "-XX:+Use${ES_GC:-G1}GC" -Xss1m -XX:-OmitStackTraceInFastThrow
       -XX:+ExitOnOutOfMemoryError
       -Djava.awt.headless=true -Dfile.encoding=UTF-8 -Djna.nosys=true "-Djava.io.tmpdir=$TMP_DIR"
       -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true -Dio.netty.recycler.maxCapacityPerThread=0
