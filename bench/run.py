@@ -460,13 +460,19 @@ def render(
 
 
 def raw(
+    facts: dict[str, str],
     settings: Settings,
     results: list[Series],
     points: list[scale.ScalePoint],
     mem: memory.MemoryRun | None,
+    elapsed_s: float,
+    notes: list[str],
 ) -> bytes:
     return orjson.dumps(
         {
+            "facts": facts,
+            "elapsed_s": elapsed_s,
+            "notes": notes,
             "settings": asdict(settings),
             "api": [
                 {
@@ -482,6 +488,53 @@ def raw(
         },
         option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
     )
+
+
+def rerender(path: Path, out: Path) -> str:
+    """The report again from a run's raw results, with the current analysis."""
+    data = orjson.loads(path.read_bytes())
+    settings = Settings(
+        **{
+            **data["settings"],
+            "concurrencies": tuple(data["settings"]["concurrencies"]),
+            "sizes": tuple(data["settings"]["sizes"]),
+        }
+    )
+    load_keys = ("rps", "p50_ms", "p99_ms", "requests", "errors")
+    results = [
+        Series(r["part"], r["scenario"], r["concurrency"], [Load(**{k: r[k] for k in load_keys})])
+        for r in data["api"]
+    ]
+    points = [
+        scale.ScalePoint(
+            **{
+                **p,
+                "load": FullLoad(**p["load"]),
+                "search": Load(**p["search"]),
+                "search_c1": Load(**p["search_c1"]),
+                "lists": Load(**p["lists"]),
+                "lag": scale.Lag(**p["lag"]),
+            }
+        )
+        for p in data["scale"]
+    ]
+    m = data["memory"]
+    mem = (
+        memory.MemoryRun(
+            m["seconds"],
+            m["warmup_s"],
+            Load(**m["load"]),
+            [
+                memory.Track(t["name"], t["idle"], [(a, b) for a, b in t["samples"]])
+                for t in m["tracks"]
+            ],
+        )
+        if m
+        else None
+    )
+    text = render(data["facts"], settings, results, points, mem, data["elapsed_s"], data["notes"])
+    out.write_text(text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,7 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-indices", action="store_true", help="keep the bench indices afterwards"
     )
+    parser.add_argument("--render", type=Path, help="only re-render the report from a --json file")
     args = parser.parse_args(argv)
+    if args.render:
+        rerender(args.render, args.out or DOC)
+        return 0
 
     settings = Settings.quick() if args.smoke else Settings.full()
     overrides: dict[str, Any] = {}
@@ -542,7 +599,9 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(text)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_bytes(raw(settings, results, points, mem))
+            args.json.write_bytes(
+                raw(facts, settings, results, points, mem, time.monotonic() - started, notes)
+            )
         log(f"{stage}: report written to {out}")
         return text
 
