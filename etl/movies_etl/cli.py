@@ -17,7 +17,7 @@ import uvloop
 from movies_etl import bootstrap, generator, importer, migrate
 from movies_etl.adapters.postgres import connect
 from movies_etl.config import Settings
-from movies_etl.logging_setup import configure
+from movies_logging import configure
 
 logger = logging.getLogger("movies_etl")
 

@@ -17,7 +17,7 @@ from content_api.entrypoints.grpc_server import (
     generic_handlers,
     set_serving,
 )
-from content_api.logging_setup import configure
+from movies_logging import configure
 
 log = logging.getLogger(__name__)
 

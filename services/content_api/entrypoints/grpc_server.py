@@ -26,9 +26,9 @@ from content_api.domain.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from content_api.logging_setup import request_id
 from content_api.service_layer.catalog import CatalogService
 from movies.v1 import film_service_pb2, genre_service_pb2, person_service_pb2
+from movies_logging import request_id
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,6 @@
-"""Structured logging: one JSON object per line, with the call's request id."""
+"""Structured logging shared by every deployable (content API, ETL): one JSON
+object per line, `extra=` fields as keys, and the request id of the call being
+served (from Envoy's `x-request-id`) on every line logged while serving it."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
     "request_id",
 }
+# Client libraries that log every request at INFO: noise next to our own lines.
+_NOISY = ("elastic_transport", "elasticsearch", "httpx")
 
 
 class RequestIdFilter(logging.Filter):
@@ -51,5 +55,5 @@ def configure(level: str, as_json: bool) -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
     )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # The client logs every request at INFO; our own lines already say what matters.
-    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
+    for noisy in _NOISY:
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
