@@ -16,6 +16,7 @@ DEFAULTS = {
     "ENVOY_TRANSCODER_PORT": "8090",
     "ENVOY_LISTEN_ADDRESS": "127.0.0.1",
     "ENVOY_ROUTE_TIMEOUT": "5s",
+    "ENVOY_CACHE_MAX_AGE": "1",
     "ENVOY_ACCESS_LOG_MIN_STATUS": "400",
     # Comma-separated host:port list of gRPC servers.
     "GRPC_UPSTREAMS": "127.0.0.1:" + os.environ.get("GRPC_PORT", "50051"),

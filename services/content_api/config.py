@@ -31,8 +31,6 @@ class Settings(BaseSettings):
     cache_channel: str = "content:catalog_changed"
     cache_version_poll_seconds: float = Field(1.0, gt=0)
     cache_retry_after_seconds: float = Field(1.0, gt=0)
-    # How long Envoy's edge cache may serve a response without asking us again.
-    http_cache_max_age_seconds: int = Field(1, ge=0)
 
     request_deadline_seconds: float = Field(3.0, gt=0)
     shutdown_grace_seconds: float = Field(5.0, ge=0)

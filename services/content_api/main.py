@@ -29,7 +29,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
         )
-        runner = RpcRunner(settings.request_deadline_seconds, settings.http_cache_max_age_seconds)
+        runner = RpcRunner(settings.request_deadline_seconds)
         server.add_generic_rpc_handlers(generic_handlers(app.catalog, runner))
         health = add_health_and_reflection(server)
         address = f"{settings.grpc_host}:{settings.grpc_port}"

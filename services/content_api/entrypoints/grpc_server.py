@@ -57,23 +57,12 @@ def _opt(msg: Message, field: str) -> int | None:
 
 
 class RpcRunner:
-    """Wraps every handler: request id, deadline, domain error → status code, cache headers."""
+    """Wraps every handler: request id, deadline, domain error → status code."""
 
-    def __init__(self, deadline_seconds: float, http_cache_max_age: int) -> None:
+    def __init__(self, deadline_seconds: float) -> None:
         self._deadline = deadline_seconds
-        self._cache_metadata = (
-            (("cache-control", f"public, max-age={http_cache_max_age}"),)
-            if http_cache_max_age > 0
-            else None
-        )
 
-    def wrap(
-        self, name: str, call: Callable[[Any], Awaitable[bytes]], edge_cacheable: bool = True
-    ) -> Handler:
-        """`edge_cacheable` is False for free-text searches: their keys are
-        unbounded, and Envoy's in-memory cache must stay bounded."""
-        metadata = self._cache_metadata if edge_cacheable else None
-
+    def wrap(self, name: str, call: Callable[[Any], Awaitable[bytes]]) -> Handler:
         async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
             token = request_id.set(str(rid))
@@ -102,8 +91,6 @@ class RpcRunner:
                 await _abort(context, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
             finally:
                 request_id.reset(token)
-            if metadata is not None:
-                await context.send_initial_metadata(metadata)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "rpc ok",
@@ -138,10 +125,6 @@ def _paging(r: Any) -> tuple[int | None, int | None]:
     return _opt(r, "page_number"), _opt(r, "page_size")
 
 
-# Free-text searches have unbounded keys; Envoy's in-memory cache must stay bounded.
-_NOT_EDGE_CACHED = frozenset({"SearchFilms", "SearchPersons"})
-
-
 def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.GenericRpcHandler]:
     """The three services, each method a thin call into the service layer."""
     calls: dict[str, dict[str, Callable[[Any], Awaitable[bytes]]]] = {
@@ -164,7 +147,7 @@ def generic_handlers(catalog: CatalogService, runner: RpcRunner) -> list[grpc.Ge
     for service in SERVICES:
         methods = {
             name: _unary(
-                runner.wrap(name, call, edge_cacheable=name not in _NOT_EDGE_CACHED),
+                runner.wrap(name, call),
                 message_factory.GetMessageClass(service.methods_by_name[name].input_type),
             )
             for name, call in calls[service.name].items()
