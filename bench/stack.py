@@ -9,6 +9,7 @@ flags as `dev/stack.sh` uses, on free ports.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import subprocess
@@ -38,6 +39,10 @@ from bench.common import (
 
 ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
 ENVOY_CONCURRENCY = 2  # as dev/stack.sh starts the edge
+# Which generator made a catalogue: its source, so a changed generator is noticed.
+GENERATOR = hashlib.sha256(
+    b"".join((ROOT / "etl" / "movies_etl" / f).read_bytes() for f in ("generator.py", "schema.py"))
+).hexdigest()[:16]
 
 
 def label(films: int) -> str:
@@ -116,10 +121,20 @@ class Catalogue:
         except psycopg.errors.UndefinedTable:
             return 0
 
+    def _generated_by(self) -> str | None:
+        try:
+            with psycopg.connect(self.dsn) as conn:
+                row = conn.execute("select generator from public.bench_catalogue").fetchone()
+                return str(row[0]) if row else None
+        except psycopg.Error:
+            return None
+
     def ensure_rows(self) -> None:
-        """Generates the catalogue once; a database that already holds it is reused."""
-        if self._film_count() == self.films:
+        """Generates the catalogue once; a database that already holds it, made by the
+        same generator code, is reused (a changed generator makes a new catalogue)."""
+        if self._film_count() == self.films and self._generated_by() == GENERATOR:
             log(f"catalogue {self.label}: {self.db} already holds {self.films} films")
+            self._etl("migrate")
             return
         with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{self.db}" with (force)')
@@ -129,6 +144,9 @@ class Catalogue:
         started = time.monotonic()
         self._etl("generate", "--films", str(self.films), "--chunk", "5000")
         self.generate_s = time.monotonic() - started
+        with psycopg.connect(self.dsn) as conn:
+            conn.execute("create table public.bench_catalogue (generator text not null)")
+            conn.execute("insert into public.bench_catalogue values (%s)", (GENERATOR,))
 
     def full_load(self) -> FullLoad:
         """Times `etl reindex` and samples its resident memory while it works."""
