@@ -397,7 +397,31 @@ def verdicts(
 
 
 def _gap(value: float, goal: float, what: str) -> str:
-    return f"missed: {value / goal * 100:.0f}% of the target {what}"
+    return f"missed: {what} {(1 - value / goal) * 100:.0f}% below the target"
+
+
+HOW = """\
+`python -m bench.run` needs only the dev stack's PostgreSQL, Redis and Elasticsearch
+(`make up`). It starts its own content API and Envoy edge from the working tree (same code,
+same `envoy/render.py` template, Envoy `--concurrency 2` as `dev/stack.sh`), the two
+baselines, and `etl` commands, all on free ports, over its own catalogues: one PostgreSQL
+database (`movies_bench_<size>`), index prefix (`bench_<size>_`) and set of Redis keys per
+size, made by `etl generate` and loaded by `etl reindex`, so the dev catalogue is never touched.
+
+- *film detail, warm cache*: 100 films, each requested once before measuring; the edge
+  answers from its cache (`max-age=1`), gRPC from Redis.
+- *film detail, cold cache*: up to 40,000 different films, after a catalogue version bump
+  (what every ETL batch does) and past the edge's `max-age`: Elasticsearch answers.
+- *film list*: pages 1-20 of the default list, warm. *person detail*: 100 people, warm.
+- *film search*: distinct one- and two-word queries made of catalogue words, after a version
+  bump: never edge-cached, and not in Redis either.
+- *REST, edge cache off*: the warm film details sent to Envoy's transcoding listener, behind
+  the edge cache: every request is a gRPC call answered from Redis.
+- Baselines: Envoy `direct_response` returning one film's JSON (the edge's ceiling) and
+  `bench/baselines/fastapi_app.py` (FastAPI, uvicorn with 1 worker, uvloop and httptools,
+  `redis.asyncio`, pydantic) returning the same 100 films from JSON copies in the same Redis.
+- Every scenario at every concurrency is run once per round, rounds repeated; the medians
+  are shown. Latency percentiles are `wrk`'s and `ghz`'s own."""
 
 
 def render(
@@ -425,6 +449,10 @@ def render(
         "## Machine",
         "",
         machine,
+        "",
+        "## How it was measured",
+        "",
+        HOW,
         "",
         "## Targets",
         "",
