@@ -51,5 +51,11 @@ test-integration: ## integration tests against the real servers
 test-e2e: ## end-to-end tests through Envoy's REST edge
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
+bench: tools up ## the full benchmark suite (about 40 min on 2 cores); writes docs/benchmarks.md
+	$(BIN)/python -m bench.run
+
+bench-smoke: tools up ## every benchmark script for a second per point (what CI runs through pytest)
+	$(BIN)/python -m bench.run --smoke --out .stack/bench-smoke.md --json .stack/bench-smoke.json
+
 clean: down ## remove state, logs and generated code
 	rm -rf .stack gen

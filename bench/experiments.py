@@ -45,7 +45,7 @@ def max_age(films: int, seconds: float, rounds: int) -> str:
     paths = [f"/api/v1/films/{i}" for i in ids]
     rows = []
     for age in ("1", "5", "30"):
-        api = BenchApi(cat, {"HTTP_CACHE_MAX_AGE_SECONDS": age}).start()
+        api = BenchApi(cat, {"ENVOY_CACHE_MAX_AGE": age}).start()
         try:
             bodies = {
                 i: film_json(httpx.get(f"{api.url}{p}").content)

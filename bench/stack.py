@@ -275,7 +275,7 @@ class BenchApi:
                 "--out",
                 str(cfg),
             ],
-            env={**os.environ, **render_env},
+            env={**os.environ, **render_env, **self.extra_env},
             check=True,
         )
         self.envoy = Proc(

@@ -67,6 +67,7 @@ ensure_tools() {
   command -v docker-compose >/dev/null || pkgs+=(docker-compose)
   command -v npm >/dev/null || pkgs+=(npm)
   command -v go >/dev/null || pkgs+=(golang-go)
+  command -v wrk >/dev/null || pkgs+=(wrk)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
   if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
     command -v uv >/dev/null || python3 -m pip install -q uv
