@@ -1,16 +1,21 @@
 # One image for the Python deployables (gRPC server and ETL); compose picks the
 # command. Stubs are generated in a build stage, never committed.
+FROM golang:1.24 AS openapi
+RUN GOBIN=/out go install github.com/google/gnostic/cmd/protoc-gen-openapi@v0.7.1
+
 FROM python:3.11-slim AS build
-RUN pip install --no-cache-dir uv==0.9.*
+RUN pip install --no-cache-dir "uv>=0.13,<0.14"
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-install-project
 COPY protos protos
-COPY dev/gen.sh dev/gen.sh
+COPY dev/gen.sh dev/openapi.py dev/
+COPY --from=openapi /out/protoc-gen-openapi /usr/local/bin/protoc-gen-openapi
+ENV OPENAPI_PLUGIN=/usr/local/bin/protoc-gen-openapi
 RUN ./dev/gen.sh
 
 FROM python:3.11-slim AS runtime
-RUN pip install --no-cache-dir uv==0.9.* && useradd --create-home app
+RUN pip install --no-cache-dir "uv>=0.13,<0.14" && useradd --create-home app
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project && rm -rf /root/.cache

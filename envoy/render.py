@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import string
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -17,6 +18,9 @@ DEFAULTS = {
     "ENVOY_LISTEN_ADDRESS": "127.0.0.1",
     "ENVOY_ROUTE_TIMEOUT": "5s",
     "ENVOY_CACHE_MAX_AGE": "1",
+    # Envoy does not create the cache folder; render() does. One folder per edge.
+    "ENVOY_CACHE_DIR": "",
+    "ENVOY_CACHE_MAX_BYTES": str(64 << 20),
     "ENVOY_ACCESS_LOG_MIN_STATUS": "400",
     # Comma-separated host:port list of gRPC servers.
     "GRPC_UPSTREAMS": "127.0.0.1:" + os.environ.get("GRPC_PORT", "50051"),
@@ -107,6 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     values = {k: os.environ.get(k, v) for k, v in DEFAULTS.items()}
     values["DESCRIPTOR"] = args.descriptor
+    if not values["ENVOY_CACHE_DIR"]:
+        values["ENVOY_CACHE_DIR"] = str(
+            Path(tempfile.gettempdir()) / f"movies-edge-cache-{values['ENVOY_PORT']}"
+        )
+    Path(values["ENVOY_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
     values["GRPC_ENDPOINTS"] = endpoints(values["GRPC_UPSTREAMS"])
     values["DOC_ROUTES"] = doc_routes(values["DOCS_DIR"])
     values["LOCAL_REPLY"] = local_reply()
