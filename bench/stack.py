@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import orjson
@@ -230,8 +233,10 @@ class BenchApi:
     """A content API and an Envoy edge over one catalogue, configured like the dev stack."""
 
     def __init__(self, catalogue: Catalogue, extra_env: dict[str, str] | None = None) -> None:
+        """`extra_env` goes to the content API and to `envoy/render.py` alike."""
         self.catalogue = catalogue
         self.extra_env = extra_env or {}
+        self.edge_cache_dir = Path(tempfile.mkdtemp(prefix="bench-edge-cache-"))
         self.grpc_port = free_port()
         self.http_port = free_port()
         self.admin_port = free_port()
@@ -265,6 +270,8 @@ class BenchApi:
             "ENVOY_TRANSCODER_PORT": str(self.transcoder_port),
             "GRPC_UPSTREAMS": self.grpc_target,
             "DOCS_DIR": "",
+            # The edge's own cache store, emptied when the bench stops it.
+            "ENVOY_CACHE_DIR": str(self.edge_cache_dir),
         }
         subprocess.run(
             [
@@ -329,3 +336,4 @@ class BenchApi:
             if proc is not None:
                 proc.stop()
         self._redis.close()
+        shutil.rmtree(self.edge_cache_dir, ignore_errors=True)
