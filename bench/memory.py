@@ -52,6 +52,11 @@ class MemoryRun:
         start = track.at(self.warmup_s)
         return (track.end - start) / start if start else 0.0
 
+    def late_growth(self, track: Track) -> float:
+        """Growth over the second half only: a leak keeps growing, a warm-up levels off."""
+        start = track.at(self.seconds / 2)
+        return (track.end - start) / start if start else 0.0
+
 
 def mixed_paths(
     hot_films: list[str],

@@ -300,6 +300,7 @@ def memory_table(run: memory.MemoryRun | None, points: list[scale.ScalePoint]) -
                     f"{t.end:.0f}",
                     f"{t.peak:.0f}",
                     f"{run.growth(t) * 100:+.1f}%",
+                    f"{run.late_growth(t) * 100:+.1f}%",
                 ]
             )
     for p in points:
@@ -311,10 +312,20 @@ def memory_table(run: memory.MemoryRun | None, points: list[scale.ScalePoint]) -
                 "–",
                 f"{p.load.peak_rss_mib:.0f}",
                 "–",
+                "–",
             ]
         )
     return md_table(
-        ["process", "idle MiB", "after warm-up MiB", "end MiB", "peak MiB", "growth"], rows
+        [
+            "process",
+            "idle MiB",
+            "after warm-up MiB",
+            "end MiB",
+            "peak MiB",
+            "growth from warm-up",
+            "growth, second half",
+        ],
+        rows,
     )
 
 
