@@ -4,6 +4,7 @@
     python -m bench.experiments profile-api  # py-spy of the gRPC server on its hot path
     python -m bench.experiments profile-etl  # py-spy (idle included) of a full ETL load
     python -m bench.experiments search       # the film search query and cheaper variants, in ES
+    python -m bench.experiments edge-store   # warm film detail at c=64 per edge cache store
 
 Each prints a markdown table. py-spy is a dev tool (`uv pip install py-spy`).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import statistics
 import subprocess
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,71 @@ def max_age(films: int, seconds: float, rounds: int) -> str:
         ],
         rows,
     )
+
+
+_FILE_STORE = re.compile(
+    r'"@type": type\.googleapis\.com/envoy\.extensions\.http\.cache\.file_system_http_cache'
+    r"\.v3\.FileSystemHttpCacheConfig\n(?:\s+(?:manager_config|thread_pool|thread_count|cache_path"
+    r"|max_cache_size_bytes|#).*\n)*"
+)
+
+
+def _threads(n: int) -> Callable[[str], str]:
+    return lambda text: text.replace("thread_count: 1", f"thread_count: {n}")
+
+
+def _in_memory(text: str) -> str:
+    """The simple in-memory store: unbounded, what the edge used before the file store."""
+    store = (
+        '"@type": type.googleapis.com/envoy.extensions.http.cache.simple_http_cache.v3'
+        ".SimpleHttpCacheConfig\n"
+    )
+    patched, count = _FILE_STORE.subn(store, text)
+    if count != 1:
+        raise SystemExit("the edge config no longer has the file-system store this expects")
+    return patched
+
+
+def edge_store(films: int, seconds: float, rounds: int) -> str:
+    """Warm film detail through the edge at c=64 with each cache store, beside FastAPI."""
+    cat = Catalogue(films)
+    cat.ensure_indexed()
+    ids = cat.film_ids(100, seed=1)
+    paths = [f"/api/v1/films/{i}" for i in ids]
+    variants: dict[str, Callable[[str], str] | None] = {
+        "file system, 1 thread (as configured)": None,
+        "file system, 2 threads": _threads(2),
+        "in memory (unbounded)": _in_memory,
+    }
+    rows = []
+    for name, patch in variants.items():
+        api = BenchApi(cat, edge_patch=patch).start()
+        try:
+            bodies = {
+                i: film_json(httpx.get(f"{api.url}{p}").content)
+                for i, p in zip(ids, paths, strict=True)
+            }
+            fast = FastApiBaseline(bodies).start()
+            edge_runs: list[Load] = []
+            fast_runs: list[Load] = []
+            try:
+                for _ in range(rounds):
+                    edge_runs.append(rest_wrk.run(api.url, paths, 64, seconds))
+                    fast_runs.append(rest_wrk.run(fast.url, paths, 64, seconds))
+            finally:
+                fast.stop()
+        finally:
+            api.stop()
+        edge, base = Load.median(edge_runs), Load.median(fast_runs)
+        rows.append(
+            [name, f"{edge.rps:,.0f}", f"{edge.p50_ms:.2f}", f"{edge.p99_ms:.1f}",
+             f"{base.rps:,.0f}", f"{base.p99_ms:.1f}", f"{edge.rps / base.rps:.1f}×"]
+        )  # fmt: skip
+    return md_table(
+        ["edge store", "edge req/s", "edge p50 ms", "edge p99 ms", "FastAPI req/s",
+         "FastAPI p99 ms", "× FastAPI"],
+        rows,
+    )  # fmt: skip
 
 
 def _top(raw: Path, n: int) -> str:
@@ -231,7 +299,9 @@ def search_variants(films: int, queries: int, concurrency: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.experiments", description=__doc__)
-    parser.add_argument("what", choices=["max-age", "profile-api", "profile-etl", "search"])
+    parser.add_argument(
+        "what", choices=["max-age", "profile-api", "profile-etl", "search", "edge-store"]
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--queries", type=int, default=800)
     parser.add_argument("--films", type=int, default=100_000)
@@ -240,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.what == "max-age":
         print(max_age(args.films, args.seconds, args.rounds))
+    elif args.what == "edge-store":
+        print(edge_store(args.films, args.seconds, args.rounds))
     elif args.what == "search":
         print(search_variants(args.films, args.queries, args.concurrency))
     elif args.what == "profile-api":

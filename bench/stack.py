@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,10 +233,17 @@ class Catalogue:
 class BenchApi:
     """A content API and an Envoy edge over one catalogue, configured like the dev stack."""
 
-    def __init__(self, catalogue: Catalogue, extra_env: dict[str, str] | None = None) -> None:
-        """`extra_env` goes to the content API and to `envoy/render.py` alike."""
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        extra_env: dict[str, str] | None = None,
+        edge_patch: Callable[[str], str] | None = None,
+    ) -> None:
+        """`extra_env` goes to the content API and to `envoy/render.py` alike;
+        `edge_patch` rewrites the rendered Envoy config (experiments only)."""
         self.catalogue = catalogue
         self.extra_env = extra_env or {}
+        self.edge_patch = edge_patch
         self.edge_cache_dir = Path(tempfile.mkdtemp(prefix="bench-edge-cache-"))
         self.grpc_port = free_port()
         self.http_port = free_port()
@@ -285,6 +293,8 @@ class BenchApi:
             env={**os.environ, **render_env, **self.extra_env},
             check=True,
         )
+        if self.edge_patch is not None:
+            cfg.write_text(self.edge_patch(cfg.read_text()))
         self.envoy = Proc(
             f"envoy-{self.catalogue.label}",
             [
