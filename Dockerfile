@@ -1,5 +1,8 @@
-# One image for the Python deployables (gRPC server and ETL); compose picks the
-# command. Stubs are generated in a build stage, never committed.
+# Every image of compose.yml from one file, so generation happens once:
+#   runtime  the Python deployables (gRPC server and ETL; compose picks the command)
+#   edge     the official Envoy image with the config and descriptor set rendered
+#            from the same template and protos as the native stack
+# Stubs, descriptors and docs are generated in the build stage, never committed.
 FROM golang:1.24 AS openapi
 RUN GOBIN=/out go install github.com/google/gnostic/cmd/protoc-gen-openapi@v0.7.1
 
@@ -13,6 +16,19 @@ COPY dev/gen.sh dev/openapi.py dev/
 COPY --from=openapi /out/protoc-gen-openapi /usr/local/bin/protoc-gen-openapi
 ENV OPENAPI_PLUGIN=/usr/local/bin/protoc-gen-openapi
 RUN ./dev/gen.sh
+COPY envoy envoy
+ARG GRPC_UPSTREAMS=content-api:50051
+RUN ENVOY_LISTEN_ADDRESS=0.0.0.0 GRPC_UPSTREAMS=$GRPC_UPSTREAMS DOCS_DIR=/etc/envoy/docs \
+    ENVOY_CACHE_DIR=/var/cache/envoy-edge \
+    .venv/bin/python envoy/render.py --descriptor /etc/envoy/descriptors.pb --out /app/envoy.yaml
+
+FROM envoyproxy/envoy:v1.36-latest AS edge
+COPY --from=build /app/gen/descriptors.pb /etc/envoy/descriptors.pb
+COPY --from=build /app/gen/docs /etc/envoy/docs
+COPY --from=build /app/envoy.yaml /etc/envoy/envoy.yaml
+RUN mkdir -p /var/cache/envoy-edge && chmod 1777 /var/cache/envoy-edge
+EXPOSE 8080
+CMD ["envoy", "-c", "/etc/envoy/envoy.yaml", "--log-level", "warning"]
 
 FROM python:3.11-slim AS runtime
 RUN pip install --no-cache-dir "uv>=0.13,<0.14" && useradd --create-home app
