@@ -94,8 +94,8 @@ def max_age(films: int, seconds: float, rounds: int) -> str:
 
 
 _FILE_STORE = re.compile(
-    r'"@type": type\.googleapis\.com/envoy\.extensions\.http\.cache\.file_system_http_cache'
-    r"\.v3\.FileSystemHttpCacheConfig\n(?:\s+(?:manager_config|thread_pool|thread_count|cache_path"
+    r'"@type": type\.googleapis\.com/envoy\.extensions\.http\.cache_v2\.file_system_http_cache'
+    r"\.v3\.FileSystemHttpCacheV2Config\n(?:\s+(?:manager_config|thread_pool|thread_count|cache_path"
     r"|max_cache_size_bytes|#).*\n)*"
 )
 
@@ -105,15 +105,27 @@ def _threads(n: int) -> Callable[[str], str]:
 
 
 def _in_memory(text: str) -> str:
-    """The simple in-memory store: unbounded, what the edge used before the file store."""
+    """cache_v2's simple in-memory store: unbounded, so not what the edge runs."""
     store = (
-        '"@type": type.googleapis.com/envoy.extensions.http.cache.simple_http_cache.v3'
-        ".SimpleHttpCacheConfig\n"
+        '"@type": type.googleapis.com/envoy.extensions.http.cache_v2.simple_http_cache.v3'
+        ".SimpleHttpCacheV2Config\n"
     )
     patched, count = _FILE_STORE.subn(store, text)
     if count != 1:
         raise SystemExit("the edge config no longer has the file-system store this expects")
     return patched
+
+
+def _cache_v1(text: str) -> str:
+    """The first cache filter, same file-system store: no coalescing of concurrent misses."""
+    return (
+        text.replace("envoy.filters.http.cache_v2", "envoy.filters.http.cache")
+        .replace("filters.http.cache_v2.v3.CacheV2Config", "filters.http.cache.v3.CacheConfig")
+        .replace(
+            "http.cache_v2.file_system_http_cache.v3.FileSystemHttpCacheV2Config",
+            "http.cache.file_system_http_cache.v3.FileSystemHttpCacheConfig",
+        )
+    )
 
 
 def edge_store(films: int, seconds: float, rounds: int) -> str:
@@ -123,9 +135,10 @@ def edge_store(films: int, seconds: float, rounds: int) -> str:
     ids = cat.film_ids(100, seed=1)
     paths = [f"/api/v1/films/{i}" for i in ids]
     variants: dict[str, Callable[[str], str] | None] = {
-        "file system, 1 thread (as configured)": None,
-        "file system, 2 threads": _threads(2),
-        "in memory (unbounded)": _in_memory,
+        "cache_v2, file system, 1 thread (as configured)": None,
+        "cache_v2, file system, 2 threads": _threads(2),
+        "cache (v1), file system, 1 thread (before)": _cache_v1,
+        "cache_v2, in memory (unbounded)": _in_memory,
     }
     rows = []
     for name, patch in variants.items():

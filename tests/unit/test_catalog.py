@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from content_api.adapters.search import Doc, Hits
@@ -141,3 +143,66 @@ async def test_person_roles_are_kept() -> None:
     }
     person = person_service_pb2.Person.FromString(await service.get_person(FILM_ID))
     assert list(person.films[0].roles) == ["director", "writer"]
+
+
+class GatedSearch(FakeSearch):
+    """A search engine that answers only when the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def get_film(self, film_id: str) -> Doc | None:
+        self.calls += 1
+        await self.gate.wait()
+        return self.films.get(film_id)
+
+
+def gated(cache: FakeCache | None = None) -> tuple[CatalogService, GatedSearch, FakeCache]:
+    search, cache = GatedSearch(), cache or FakeCache()
+    return CatalogService(search, cache, PageLimits(50, 100, 10_000), 256, "t"), search, cache
+
+
+@pytest.mark.parametrize("version", ["1", None])
+async def test_concurrent_misses_share_one_search(version: str | None) -> None:
+    service, search, _ = gated(FakeCache(version))
+    search.films[FILM_ID] = film_doc()
+    calls = [asyncio.ensure_future(service.get_film(FILM_ID)) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    search.gate.set()
+    answers = await asyncio.gather(*calls)
+    assert search.calls == 1
+    assert len(set(answers)) == 1
+    assert film_service_pb2.Film.FromString(answers[0]).title == "A New Hope"
+    # Once the flight has landed, the next miss searches again (no stale sharing).
+    if version is None:
+        await service.get_film(FILM_ID)
+        assert search.calls == 2
+
+
+async def test_a_shared_failure_reaches_every_caller_and_is_not_kept() -> None:
+    service, search, cache = gated()
+    calls = [asyncio.ensure_future(service.get_film(FILM_ID)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    search.gate.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, NotFoundError) for r in results)
+    assert search.calls == 1
+    search.films[FILM_ID] = film_doc()
+    assert film_service_pb2.Film.FromString(await service.get_film(FILM_ID)).title
+    assert search.calls == 2
+    assert len(cache.data) == 1
+
+
+async def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
+    service, search, _ = gated()
+    search.films[FILM_ID] = film_doc()
+    impatient = asyncio.ensure_future(service.get_film(FILM_ID))
+    patient = asyncio.ensure_future(service.get_film(FILM_ID))
+    await asyncio.sleep(0.01)
+    impatient.cancel()
+    await asyncio.sleep(0.01)
+    search.gate.set()
+    assert film_service_pb2.Film.FromString(await patient).title == "A New Hope"
+    assert impatient.cancelled()
+    assert search.calls == 1

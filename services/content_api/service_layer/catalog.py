@@ -7,6 +7,7 @@ bytes that go on the wire.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,8 @@ class CatalogService:
         self._limits = limits
         self._max_query = max_query_length
         self._prefix = key_prefix
+        # One build per key at a time: callers that miss while it runs await it.
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
 
     async def get_film(self, film_id: str) -> bytes:
         fid = parse_uuid(film_id, "film_id")
@@ -139,19 +142,48 @@ class CatalogService:
     async def _cached(
         self, parts: tuple[Any, ...], build: Callable[[], Awaitable[Message]]
     ) -> bytes:
+        """Cache, then a single flight per key, then the search engine.
+
+        A version bump (every ETL batch) or an edge-cache expiry sends many
+        concurrent requests for the same key at once; without the single flight
+        each of them would query Elasticsearch, and the slowest would time out.
+        """
         # The version is read before the search so an entry is never stored
         # under a version newer than the data it was built from.
         version = self._cache.version()
-        key = None
-        if version is not None:
-            key = f"{self._prefix}:{version}:" + ":".join(map(str, parts))
-            hit = await self._cache.get(key)
-            if hit is not None:
+        tail = ":".join(map(str, parts))
+        key = f"{self._prefix}:{version}:{tail}" if version is not None else None
+        flight_key = key or f"{self._prefix}:-:{tail}"
+        flight = self._inflight.get(flight_key)
+        if flight is None:
+            if key is not None and (hit := await self._cache.get(key)) is not None:
                 return hit
-        payload = (await build()).SerializeToString()
-        if key is not None:
-            await self._cache.set(key, payload)
-        return payload
+            # Another caller may have started the build while we asked the cache.
+            flight = self._inflight.get(flight_key) or self._start(flight_key, key, build)
+        # Shielded: a caller that gives up (deadline, disconnect) leaves the
+        # build running for the others.
+        return await asyncio.shield(flight)
+
+    def _start(
+        self, flight_key: str, key: str | None, build: Callable[[], Awaitable[Message]]
+    ) -> asyncio.Future[bytes]:
+        async def fill() -> bytes:
+            payload = (await build()).SerializeToString()
+            if key is not None:
+                await self._cache.set(key, payload)
+            return payload
+
+        flight = asyncio.ensure_future(fill())
+        self._inflight[flight_key] = flight
+
+        def done(f: asyncio.Future[bytes]) -> None:
+            if self._inflight.get(flight_key) is f:
+                del self._inflight[flight_key]
+            if not f.cancelled():
+                f.exception()  # retrieved here, so no waiter-less warning is logged
+
+        flight.add_done_callback(done)
+        return flight
 
 
 def found(doc: Doc | None, kind: str, ident: str) -> Doc:
