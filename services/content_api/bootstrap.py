@@ -49,10 +49,10 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         channel=settings.cache_channel,
         poll_seconds=settings.cache_version_poll_seconds,
         retry_after_seconds=settings.cache_retry_after_seconds,
-        local_entries=settings.local_cache_entries,
+        local_bytes=settings.local_cache_max_bytes,
     )
     catalog = CatalogService(
-        ElasticsearchSearch(es, settings.es_index_prefix),
+        ElasticsearchSearch(es, settings.es_index_prefix, settings.max_result_window),
         cache,
         PageLimits(settings.default_page_size, settings.max_page_size, settings.max_result_window),
         settings.max_query_length,

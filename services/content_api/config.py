@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(0.25, gt=0)
     redis_max_connections: int = Field(64, ge=1)
     cache_ttl_seconds: int = Field(300, ge=1)
-    # Entries of the in-process tier in front of Redis; 0 turns it off.
-    local_cache_entries: int = Field(10_000, ge=0)
+    # Payload bytes the in-process tier in front of Redis may hold; 0 turns it off.
+    local_cache_max_bytes: int = Field(4 << 20, ge=0)
     cache_key_prefix: str = "content:v1"
     cache_version_key: str = "content:catalog_version"
     cache_channel: str = "content:catalog_changed"

@@ -21,7 +21,7 @@ class FakeRedis:
         self.data[key] = value
 
 
-def make(local_entries: int = 10) -> tuple[RedisCache, FakeRedis]:
+def make(local_bytes: int = 1000) -> tuple[RedisCache, FakeRedis]:
     redis = FakeRedis()
     fake: Any = redis
     cache = RedisCache(
@@ -31,7 +31,7 @@ def make(local_entries: int = 10) -> tuple[RedisCache, FakeRedis]:
         channel="c",
         poll_seconds=1,
         retry_after_seconds=1,
-        local_entries=local_entries,
+        local_bytes=local_bytes,
     )
     return cache, redis
 
@@ -62,9 +62,11 @@ async def test_a_version_change_empties_the_local_tier() -> None:
     assert await cache.get("content:3:film") is None
 
 
-async def test_local_tier_is_bounded() -> None:
-    cache, redis = make(local_entries=2)
+async def test_local_tier_is_bounded_in_bytes() -> None:
+    cache, redis = make(local_bytes=25)
     for i in range(5):
-        await cache.set(f"k{i}", b"x")
+        await cache.set(f"k{i}", b"x" * 10)
+    await cache.set("huge", b"x" * 26)  # larger than the tier: Redis only
     redis.data.clear()
     assert sum([await cache.get(f"k{i}") is not None for i in range(5)]) == 2
+    assert await cache.get("huge") is None

@@ -47,8 +47,10 @@ class RedisCache:
 
     After an error the cache stays bypassed for `retry_after` seconds, so a dead
     Redis costs one failed attempt per interval rather than one per request.
-    A small in-process tier (bounded LRU with the same TTL) answers hot keys
-    without a round trip; versioned keys keep it exactly as fresh as Redis.
+    A small in-process tier (LRU with the same TTL, bounded in payload bytes so
+    that its share of the server's memory is fixed whatever the entries weigh)
+    answers hot keys without a round trip; versioned keys keep it exactly as
+    fresh as Redis.
     """
 
     def __init__(
@@ -60,11 +62,13 @@ class RedisCache:
         channel: str,
         poll_seconds: float,
         retry_after_seconds: float,
-        local_entries: int = 0,
+        local_bytes: int = 0,
     ) -> None:
         self._redis = client
         self._local: TTLCache[str, bytes] | None = (
-            TTLCache(maxsize=local_entries, ttl=ttl_seconds) if local_entries > 0 else None
+            TTLCache(maxsize=local_bytes, ttl=ttl_seconds, getsizeof=len)
+            if local_bytes > 0
+            else None
         )
         self._ttl = ttl_seconds
         self._version_key = version_key
@@ -95,17 +99,20 @@ class RedisCache:
             self.stats.misses += 1
         else:
             self.stats.hits += 1
-            if self._local is not None:
-                self._local[key] = value
+            self._keep(key, value)
         return value
 
     async def set(self, key: str, value: bytes) -> None:
-        if self._local is not None:
-            self._local[key] = value
+        self._keep(key, value)
         try:
             await self._redis.set(key, value, ex=self._ttl)
         except (RedisError, OSError) as exc:
             self._failed("set", exc)
+
+    def _keep(self, key: str, value: bytes) -> None:
+        # An entry larger than the whole tier stays in Redis only.
+        if self._local is not None and len(value) <= self._local.maxsize:
+            self._local[key] = value
 
     async def start(self) -> None:
         """Reads the version once, then follows it by pub/sub and by polling."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,8 @@ _SORTS: dict[FilmSort, list[dict[str, Any]]] = {
     FilmSort.TITLE_ASC: [{"title.raw": "asc"}],
     FilmSort.TITLE_DESC: [{"title.raw": "desc"}],
 }
+# Typo tolerance: one or two edits depending on word length, first letter kept.
+_FUZZY = {"fuzziness": "AUTO", "prefix_length": 1}
 # A stable tie-breaker so that pages never overlap or skip.
 _TIE_BREAK = {"id": "asc"}
 
@@ -56,8 +59,11 @@ class ElasticsearchSearch:
     query-string syntax, so input can neither fail a query nor widen it.
     """
 
-    def __init__(self, es: AsyncElasticsearch, index_prefix: str = "") -> None:
+    def __init__(
+        self, es: AsyncElasticsearch, index_prefix: str = "", count_matches_up_to: int = 10_000
+    ) -> None:
         self._es = es
+        self._count_up_to = count_matches_up_to
         self._movies = f"{index_prefix}movies"
         self._genres = f"{index_prefix}genres"
         self._persons = f"{index_prefix}persons"
@@ -72,16 +78,17 @@ class ElasticsearchSearch:
         )
 
     async def search_films(self, query: str, page: Page) -> Hits:
-        match = {
-            "multi_match": {
-                "query": query,
-                "fields": ["title^3", "title.ru^3", "description", "description.ru"],
-                "fuzziness": "AUTO",
-                "prefix_length": 1,
-                "operator": "and",
+        def match(fuzzy: bool) -> dict[str, Any]:
+            return {
+                "multi_match": {
+                    "query": query,
+                    "fields": ["title^3", "title.ru^3", "description", "description.ru"],
+                    "operator": "and",
+                    **(_FUZZY if fuzzy else {}),
+                }
             }
-        }
-        return await self._search(
+
+        return await self._text_search(
             self._movies, match, page, ["_score", _TIE_BREAK], _FILM_SUMMARY_FIELDS
         )
 
@@ -97,17 +104,14 @@ class ElasticsearchSearch:
         return await self._get(self._persons, person_id)
 
     async def search_persons(self, query: str, page: Page) -> Hits:
-        match = {
-            "match": {
-                "full_name": {
-                    "query": query,
-                    "fuzziness": "AUTO",
-                    "prefix_length": 1,
-                    "operator": "and",
+        def match(fuzzy: bool) -> dict[str, Any]:
+            return {
+                "match": {
+                    "full_name": {"query": query, "operator": "and", **(_FUZZY if fuzzy else {})}
                 }
             }
-        }
-        return await self._search(
+
+        return await self._text_search(
             self._persons, match, page, ["_score", {"full_name.raw": "asc"}, _TIE_BREAK], None
         )
 
@@ -126,6 +130,26 @@ class ElasticsearchSearch:
             _FILM_SUMMARY_FIELDS,
         )
 
+    async def _text_search(
+        self,
+        index: str,
+        match: Callable[[bool], dict[str, Any]],
+        page: Page,
+        sort: list[Any],
+        fields: list[str] | None,
+    ) -> Hits:
+        """Exact words first; typo-tolerant only when they match nothing.
+
+        Fuzzy expansion over every field roughly halves what the node can
+        serve, and a correctly spelt query (most of them) never needs it.
+        Matches are counted up to the deepest page a client can reach, which
+        lets Elasticsearch skip documents that cannot make the page.
+        """
+        hits = await self._search(index, match(False), page, sort, fields, self._count_up_to)
+        if hits.total == 0:
+            hits = await self._search(index, match(True), page, sort, fields, self._count_up_to)
+        return hits
+
     async def _get(self, index: str, doc_id: str) -> Doc | None:
         try:
             resp = await self._es.get(index=index, id=doc_id)
@@ -143,6 +167,7 @@ class ElasticsearchSearch:
         page: Page,
         sort: list[Any],
         fields: list[str] | None,
+        track_total_hits: bool | int = True,
     ) -> Hits:
         try:
             resp = await self._es.search(
@@ -151,7 +176,7 @@ class ElasticsearchSearch:
                 sort=sort,
                 from_=page.offset,
                 size=page.size,
-                track_total_hits=True,
+                track_total_hits=track_total_hits,
                 source_includes=fields,
             )
         except elasticsearch.NotFoundError:
