@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 
 _FILM_SUMMARY_FIELDS = ["id", "title", "imdb_rating"]
+_FILM_TITLE_FIELDS = ["title^3", "title.ru^3"]
+_FILM_TEXT_FIELDS = [*_FILM_TITLE_FIELDS, "description", "description.ru"]
 _PERSON_ROLE_FIELDS = ("actors.id", "writers.id", "directors.id")
 _SORTS: dict[FilmSort, list[dict[str, Any]]] = {
     FilmSort.RATING_DESC: [{"imdb_rating": {"order": "desc", "missing": "_last"}}],
@@ -79,10 +81,13 @@ class ElasticsearchSearch:
 
     async def search_films(self, query: str, page: Page) -> Hits:
         def match(fuzzy: bool) -> dict[str, Any]:
+            # Typos are forgiven in titles only: fuzzy expansion of descriptions
+            # costs most of the query and is where typos matter least.
+            fields = _FILM_TITLE_FIELDS if fuzzy else _FILM_TEXT_FIELDS
             return {
                 "multi_match": {
                     "query": query,
-                    "fields": ["title^3", "title.ru^3", "description", "description.ru"],
+                    "fields": fields,
                     "operator": "and",
                     **(_FUZZY if fuzzy else {}),
                 }
