@@ -40,31 +40,39 @@ def _py_spy() -> str:
     return found
 
 
+def _edge_beside_fastapi(
+    cat: Catalogue, api: BenchApi, seconds: float, rounds: int
+) -> tuple[list[Load], list[Load]]:
+    """`rounds` × (edge, FastAPI) runs of warm film detail at c=64 over the same 100 films."""
+    ids = cat.film_ids(100, seed=1)
+    paths = [f"/api/v1/films/{i}" for i in ids]
+    try:
+        bodies = {
+            i: film_json(httpx.get(f"{api.url}{p}").content)
+            for i, p in zip(ids, paths, strict=True)
+        }
+        fast = FastApiBaseline(bodies).start()
+        edge_runs: list[Load] = []
+        fast_runs: list[Load] = []
+        try:
+            for _ in range(rounds):
+                edge_runs.append(rest_wrk.run(api.url, paths, 64, seconds))
+                fast_runs.append(rest_wrk.run(fast.url, paths, 64, seconds))
+        finally:
+            fast.stop()
+    finally:
+        api.stop()
+    return edge_runs, fast_runs
+
+
 def max_age(films: int, seconds: float, rounds: int) -> str:
     """Warm film detail through the edge at c=64 for several `max-age`s, beside FastAPI."""
     cat = Catalogue(films)
     cat.ensure_indexed()
-    ids = cat.film_ids(100, seed=1)
-    paths = [f"/api/v1/films/{i}" for i in ids]
     rows = []
     for age in ("1", "5", "30"):
         api = BenchApi(cat, {"ENVOY_CACHE_MAX_AGE": age}).start()
-        try:
-            bodies = {
-                i: film_json(httpx.get(f"{api.url}{p}").content)
-                for i, p in zip(ids, paths, strict=True)
-            }
-            fast = FastApiBaseline(bodies).start()
-            edge_runs: list[Load] = []
-            fast_runs: list[Load] = []
-            try:
-                for _ in range(rounds):
-                    edge_runs.append(rest_wrk.run(api.url, paths, 64, seconds))
-                    fast_runs.append(rest_wrk.run(fast.url, paths, 64, seconds))
-            finally:
-                fast.stop()
-        finally:
-            api.stop()
+        edge_runs, fast_runs = _edge_beside_fastapi(cat, api, seconds, rounds)
         edge, base = Load.median(edge_runs), Load.median(fast_runs)
         rows.append(
             [
@@ -132,8 +140,6 @@ def edge_store(films: int, seconds: float, rounds: int) -> str:
     """Warm film detail through the edge at c=64 with each cache store, beside FastAPI."""
     cat = Catalogue(films)
     cat.ensure_indexed()
-    ids = cat.film_ids(100, seed=1)
-    paths = [f"/api/v1/films/{i}" for i in ids]
     variants: dict[str, Callable[[str], str] | None] = {
         "cache_v2, file system, 1 thread (as configured)": None,
         "cache_v2, file system, 2 threads": _threads(2),
@@ -143,22 +149,7 @@ def edge_store(films: int, seconds: float, rounds: int) -> str:
     rows = []
     for name, patch in variants.items():
         api = BenchApi(cat, edge_patch=patch).start()
-        try:
-            bodies = {
-                i: film_json(httpx.get(f"{api.url}{p}").content)
-                for i, p in zip(ids, paths, strict=True)
-            }
-            fast = FastApiBaseline(bodies).start()
-            edge_runs: list[Load] = []
-            fast_runs: list[Load] = []
-            try:
-                for _ in range(rounds):
-                    edge_runs.append(rest_wrk.run(api.url, paths, 64, seconds))
-                    fast_runs.append(rest_wrk.run(fast.url, paths, 64, seconds))
-            finally:
-                fast.stop()
-        finally:
-            api.stop()
+        edge_runs, fast_runs = _edge_beside_fastapi(cat, api, seconds, rounds)
         edge, base = Load.median(edge_runs), Load.median(fast_runs)
         rows.append(
             [name, f"{edge.rps:,.0f}", f"{edge.p50_ms:.2f}", f"{edge.p99_ms:.1f}",
