@@ -60,7 +60,7 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     catalog = PostgresCatalog(db, settings.etl_advisory_lock_key)
     es = search.make_client(settings.elasticsearch_url, settings.es_timeout_seconds)
     redis = cache.make_client(settings.redis_url, settings.redis_timeout_seconds)
-    index = search.SearchIndex(es, settings.es_index_prefix, settings.etl_bulk_size)
+    index = search.SearchIndex(es, settings.es_index_prefix)
     signal = cache.RedisCacheSignal(redis, settings.cache_version_key, settings.cache_channel)
     sync = Synchronizer(catalog, index, signal, sync_options(settings))
     try:

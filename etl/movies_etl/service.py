@@ -18,27 +18,17 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 from movies_etl import indices
 from movies_etl.adapters.postgres import Change
 from movies_etl.adapters.search import Action, Delete, Upsert
-from movies_etl.documents import (
-    Document,
-    FilmRow,
-    GenreRow,
-    PersonRow,
-    film_document,
-    genre_document,
-    person_document,
-)
+from movies_etl.documents import Source
 from movies_etl.ports import CacheSignal, Catalog, Index, QueueSession, SourceSnapshot
 from movies_etl.resilience import retrying
 
 logger = logging.getLogger(__name__)
-
-Row = TypeVar("Row", FilmRow, PersonRow, GenreRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +122,11 @@ def chunks(items: Iterable[UUID], size: int) -> Iterator[list[UUID]]:
         yield batch
 
 
-def _actions(
-    wanted: Sequence[UUID], rows: Sequence[Row], to_doc: Callable[[Row], Document]
-) -> list[Action]:
-    """Upserts for rows that exist, deletes for ids that no longer do."""
-    found = {row.id for row in rows}
-    actions: list[Action] = [Upsert(str(row.id), to_doc(row)) for row in rows]
-    actions.extend(Delete(str(i)) for i in wanted if i not in found)
+def _actions(wanted: Sequence[UUID], docs: Sequence[Source]) -> list[Action]:
+    """Upserts for documents whose rows exist, deletes for ids that no longer do."""
+    found = {doc.id for doc in docs}
+    actions: list[Action] = [Upsert(doc.id, doc.json) for doc in docs]
+    actions.extend(Delete(str(i)) for i in wanted if str(i) not in found)
     return actions
 
 
@@ -274,15 +262,13 @@ class Synchronizer:
             written = 0
             touched: list[str] = []
             if films:
-                written += await self._sync(indices.MOVIES, films, session.films, film_document)
+                written += await self._sync(indices.MOVIES, films, session.films)
                 touched.append(self._index.alias(indices.MOVIES))
             if persons:
-                written += await self._sync(
-                    indices.PERSONS, persons, session.persons, person_document
-                )
+                written += await self._sync(indices.PERSONS, persons, session.persons)
                 touched.append(self._index.alias(indices.PERSONS))
             if genres:
-                written += await self._sync(indices.GENRES, genres, session.genres, genre_document)
+                written += await self._sync(indices.GENRES, genres, session.genres)
                 touched.append(self._index.alias(indices.GENRES))
             if touched:
                 await self._index.refresh(touched)
@@ -313,14 +299,13 @@ class Synchronizer:
         self,
         name: str,
         ids: set[UUID],
-        load: Callable[[list[UUID]], Awaitable[list[Row]]],
-        to_doc: Callable[[Row], Document],
+        load: Callable[[list[UUID]], Awaitable[list[Source]]],
     ) -> int:
         """Rewrites the documents of `ids` from their current rows, in bulk-sized chunks."""
         alias = self._index.alias(name)
         written = 0
         for chunk in chunks(ids, self._opt.bulk_size):
-            actions = _actions(chunk, await load(chunk), to_doc)
+            actions = _actions(chunk, await load(chunk))
             written += await self._index.write(alias, actions, require_alias=True)
         return written
 
@@ -403,21 +388,21 @@ class Synchronizer:
             films = group.create_task(
                 self._pipeline(
                     generation[indices.MOVIES],
-                    _upserts(snapshot.stream_films(size), film_document),
+                    _upserts(snapshot.stream_films(size)),
                     budget,
                 )
             )
             persons = group.create_task(
                 self._pipeline(
                     generation[indices.PERSONS],
-                    _upserts(snapshot.stream_persons(size), person_document),
+                    _upserts(snapshot.stream_persons(size)),
                     budget,
                 )
             )
             genres = group.create_task(
                 self._pipeline(
                     generation[indices.GENRES],
-                    _upserts(snapshot.stream_genres(size), genre_document),
+                    _upserts(snapshot.stream_genres(size)),
                     budget,
                 )
             )
@@ -496,9 +481,7 @@ class Synchronizer:
         )
 
 
-async def _upserts(
-    batches: AsyncGenerator[Sequence[Row]], to_doc: Callable[[Row], Document]
-) -> AsyncGenerator[list[Action]]:
+async def _upserts(batches: AsyncGenerator[list[Source]]) -> AsyncGenerator[list[Action]]:
     async with contextlib.aclosing(batches) as stream:
-        async for rows in stream:
-            yield [Upsert(str(row.id), to_doc(row)) for row in rows]
+        async for docs in stream:
+            yield [Upsert(doc.id, doc.json) for doc in docs]

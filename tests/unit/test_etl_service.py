@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 import pytest
 
 from movies_etl.adapters.postgres import Backlog, Change, Counts
 from movies_etl.adapters.search import Action, Delete, TransientBulkError, Upsert
-from movies_etl.documents import FilmRow, GenreRow, PersonRow
+from movies_etl.documents import Source
 from movies_etl.service import Synchronizer, SyncOptions
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -27,6 +28,43 @@ OPTIONS = SyncOptions(
     retry_give_up_seconds=5,
     old_index_grace_seconds=0,
 )
+
+
+@dataclass(frozen=True)
+class FilmRow:
+    """A film and its links; the fake renders a small document from it."""
+
+    id: UUID
+    title: str
+    genres: list[UUID] = field(default_factory=list)
+    # (person id, full name)
+    actors: list[tuple[UUID, str]] = field(default_factory=list)
+
+    def source(self) -> Source:
+        actors = [{"id": str(p), "full_name": n} for p, n in self.actors]
+        return _source(self.id, {"title": self.title, "actors": actors})
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: UUID
+    full_name: str
+
+    def source(self) -> Source:
+        return _source(self.id, {"full_name": self.full_name})
+
+
+@dataclass(frozen=True)
+class GenreRow:
+    id: UUID
+    name: str
+
+    def source(self) -> Source:
+        return _source(self.id, {"name": self.name})
+
+
+def _source(id_: UUID, fields: dict[str, Any]) -> Source:
+    return Source(str(id_), orjson.dumps({"id": str(id_), **fields}).decode())
 
 
 @dataclass
@@ -71,14 +109,14 @@ class FakeReader:
     def __init__(self, catalog: FakeCatalog) -> None:
         self.c = catalog
 
-    async def films(self, ids: Iterable[UUID]) -> list[FilmRow]:
-        return [self.c.films[i] for i in ids if i in self.c.films]
+    async def films(self, ids: Iterable[UUID]) -> list[Source]:
+        return [self.c.films[i].source() for i in ids if i in self.c.films]
 
-    async def persons(self, ids: Iterable[UUID]) -> list[PersonRow]:
-        return [self.c.persons[i] for i in ids if i in self.c.persons]
+    async def persons(self, ids: Iterable[UUID]) -> list[Source]:
+        return [self.c.persons[i].source() for i in ids if i in self.c.persons]
 
-    async def genres(self, ids: Iterable[UUID]) -> list[GenreRow]:
-        return [self.c.genres[i] for i in ids if i in self.c.genres]
+    async def genres(self, ids: Iterable[UUID]) -> list[Source]:
+        return [self.c.genres[i].source() for i in ids if i in self.c.genres]
 
 
 class FakeSession(FakeReader):
@@ -96,16 +134,14 @@ class FakeSession(FakeReader):
 
     async def films_of_persons(self, ids: Iterable[UUID]) -> set[UUID]:
         wanted = set(ids)
-        return {
-            f.id for f in self.c.films.values() if wanted & {UUID(p[0]) for p in f.people}
-        }  # fmt: skip
+        return {f.id for f in self.c.films.values() if wanted & {p for p, _ in f.actors}}
 
     async def films_of_genres(self, ids: Iterable[UUID]) -> set[UUID]:
         wanted = set(ids)
-        return {f.id for f in self.c.films.values() if wanted & {UUID(g[0]) for g in f.genres}}
+        return {f.id for f in self.c.films.values() if wanted & set(f.genres)}
 
     async def persons_of_films(self, ids: Iterable[UUID]) -> set[UUID]:
-        return {UUID(p[0]) for i in ids if i in self.c.films for p in self.c.films[i].people}
+        return {p for i in ids if i in self.c.films for p, _ in self.c.films[i].actors}
 
     async def acknowledge(self, seqs: Sequence[int], state_key: str, state: dict[str, Any]) -> None:
         self.c.queue = [c for c in self.c.queue if c.seq not in set(seqs)]
@@ -125,14 +161,14 @@ class FakeSnapshot:
     def __init__(self, catalog: FakeCatalog) -> None:
         self.c = catalog
 
-    async def stream_films(self, size: int) -> AsyncGenerator[list[FilmRow]]:
-        yield list(self.c.films.values())
+    async def stream_films(self, size: int) -> AsyncGenerator[list[Source]]:
+        yield [f.source() for f in self.c.films.values()]
 
-    async def stream_persons(self, size: int) -> AsyncGenerator[list[PersonRow]]:
-        yield list(self.c.persons.values())
+    async def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]:
+        yield [p.source() for p in self.c.persons.values()]
 
-    async def stream_genres(self, size: int) -> AsyncGenerator[list[GenreRow]]:
-        yield list(self.c.genres.values())
+    async def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]:
+        yield [g.source() for g in self.c.genres.values()]
 
 
 @dataclass
@@ -162,7 +198,7 @@ class FakeIndex:
         actions = list(actions)
         for a in actions:
             if isinstance(a, Upsert):
-                target[a.id] = a.doc
+                target[a.id] = orjson.loads(a.source)
             elif isinstance(a, Delete):
                 target.pop(a.id, None)
         return len(actions)
@@ -213,8 +249,7 @@ class FakeCache:
 
 
 def film(title: str, person: tuple[UUID, str] | None = None) -> FilmRow:
-    people = [(str(person[0]), person[1], "actor")] if person else []
-    return FilmRow(uuid4(), title, None, 7.0, "movie", None, [], people)
+    return FilmRow(uuid4(), title, actors=[person] if person else [])
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """PostgreSQL adapter: the catalogue, its change queue and the ETL's bookkeeping.
 
-Every query the ETL runs against the source lives here, behind `PostgresCatalog`.
+Every query the ETL runs against the source lives here, behind `PostgresCatalog`,
+except the documents' own SQL: that is the transform, in `movies_etl.documents`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from psycopg import AsyncConnection, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from movies_etl.documents import FilmRow, GenreRow, PersonRow
+from movies_etl import indices
+from movies_etl.documents import (
+    FILM_DOCUMENTS,
+    GENRE_DOCUMENTS,
+    PERSON_DOCUMENTS,
+    Source,
+    in_python_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -29,32 +37,6 @@ ANALYZE: Final = (
     "analyze content.film_work, content.genre, content.person,"
     " content.genre_film_work, content.person_film_work"
 )
-
-# Correlated sub-selects keep each film's links next to it, so the same query serves
-# a handful of ids (incremental) and a server-side cursor over all films (full load).
-_FILMS: Final = """
-select fw.id, fw.title, fw.description, fw.rating, fw.type, fw.creation_date,
-    coalesce((select json_agg(json_build_array(g.id, g.name))
-              from content.genre_film_work gfw join content.genre g on g.id = gfw.genre_id
-              where gfw.film_work_id = fw.id), '[]'::json),
-    coalesce((select json_agg(json_build_array(p.id, p.full_name, pfw.role))
-              from content.person_film_work pfw join content.person p on p.id = pfw.person_id
-              where pfw.film_work_id = fw.id), '[]'::json)
-from content.film_work fw
-"""
-_PERSONS: Final = """
-select p.id, p.full_name,
-    coalesce((select json_agg(json_build_array(fw.id, fw.title, pfw.role))
-              from content.person_film_work pfw
-              join content.film_work fw on fw.id = pfw.film_work_id
-              where pfw.person_id = p.id), '[]'::json)
-from content.person p
-"""
-_GENRES: Final = """
-select g.id, g.name, g.description,
-    (select count(*) from content.genre_film_work gfw where gfw.genre_id = g.id)
-from content.genre g
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,37 +68,22 @@ class Backlog:
     oldest_age_seconds: float | None
 
 
-def _film(row: Sequence[Any]) -> FilmRow:
-    return FilmRow(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        [(g[0], g[1]) for g in row[6]],
-        [(p[0], p[1], p[2]) for p in row[7]],
-    )
-
-
-def _person(row: Sequence[Any]) -> PersonRow:
-    return PersonRow(row[0], row[1], [(f[0], f[1], f[2]) for f in row[2]])
-
-
-def _genre(row: Sequence[Any]) -> GenreRow:
-    return GenreRow(row[0], row[1], row[2], row[3])
+def _sources(index: str, rows: Iterable[tuple[str, str]]) -> list[Source]:
+    return [Source(doc_id, in_python_order(index, text)) for doc_id, text in rows]
 
 
 async def connect(
     dsn: str, connect_timeout: float, autocommit: bool = True
 ) -> AsyncConnection[Any]:
-    """A new connection that parses JSON with orjson (the full load parses a lot of it)."""
+    """A new connection set up for the documents' queries; JSON values go through orjson."""
     conn = await AsyncConnection.connect(
         dsn,
         autocommit=autocommit,
         connect_timeout=max(1, round(connect_timeout)),
         # JIT compiles the full load's big correlated query for seconds and gains nothing.
-        options="-c jit=off",
+        # Doubles in documents must print shortest-exact, as orjson prints them, whatever
+        # the server's default.
+        options="-c jit=off -c extra_float_digits=1",
     )
     set_json_loads(orjson.loads, conn)
     set_json_dumps(orjson.dumps, conn)
@@ -262,17 +229,22 @@ class _Reader:
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.conn = conn
 
-    async def films(self, ids: Iterable[UUID]) -> list[FilmRow]:
-        cur = await self.conn.execute(_FILMS + " where fw.id = any(%s)", (list(ids),))
-        return [_film(row) for row in await cur.fetchall()]
+    async def films(self, ids: Iterable[UUID]) -> list[Source]:
+        return await self._documents(indices.MOVIES, FILM_DOCUMENTS + " where fw.id = any(%s)", ids)
 
-    async def persons(self, ids: Iterable[UUID]) -> list[PersonRow]:
-        cur = await self.conn.execute(_PERSONS + " where p.id = any(%s)", (list(ids),))
-        return [_person(row) for row in await cur.fetchall()]
+    async def persons(self, ids: Iterable[UUID]) -> list[Source]:
+        return await self._documents(
+            indices.PERSONS, PERSON_DOCUMENTS + " where p.id = any(%s)", ids
+        )
 
-    async def genres(self, ids: Iterable[UUID]) -> list[GenreRow]:
-        cur = await self.conn.execute(_GENRES + " where g.id = any(%s)", (list(ids),))
-        return [_genre(row) for row in await cur.fetchall()]
+    async def genres(self, ids: Iterable[UUID]) -> list[Source]:
+        return await self._documents(indices.GENRES, GENRE_DOCUMENTS + " where g.id = any(%s)", ids)
+
+    async def _documents(
+        self, index: str, query: LiteralString, ids: Iterable[UUID]
+    ) -> list[Source]:
+        cur = await self.conn.execute(query, (list(ids),))
+        return _sources(index, await cur.fetchall())
 
 
 class CatalogSession(_Reader):
@@ -371,21 +343,18 @@ class Snapshot:
         self.token = token
         self._exported = exported
 
-    async def stream_films(self, size: int) -> AsyncGenerator[list[FilmRow]]:
-        async for rows in self._stream("films", _FILMS, size):
-            yield [_film(row) for row in rows]
+    def stream_films(self, size: int) -> AsyncGenerator[list[Source]]:
+        return self._stream(indices.MOVIES, FILM_DOCUMENTS, size)
 
-    async def stream_persons(self, size: int) -> AsyncGenerator[list[PersonRow]]:
-        async for rows in self._stream("persons", _PERSONS, size):
-            yield [_person(row) for row in rows]
+    def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]:
+        return self._stream(indices.PERSONS, PERSON_DOCUMENTS, size)
 
-    async def stream_genres(self, size: int) -> AsyncGenerator[list[GenreRow]]:
-        async for rows in self._stream("genres", _GENRES, size):
-            yield [_genre(row) for row in rows]
+    def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]:
+        return self._stream(indices.GENRES, GENRE_DOCUMENTS, size)
 
     async def _stream(
-        self, name: str, query: LiteralString, size: int
-    ) -> AsyncGenerator[list[tuple[Any, ...]]]:
+        self, index: str, query: LiteralString, size: int
+    ) -> AsyncGenerator[list[Source]]:
         conn = await connect(self._db.dsn, self._db.connect_timeout, autocommit=False)
         try:
             async with conn.transaction():
@@ -393,10 +362,10 @@ class Snapshot:
                 await conn.execute(
                     sql.SQL("set transaction snapshot {}").format(sql.Literal(self._exported))
                 )
-                async with conn.cursor(name=f"etl_full_{name}") as cur:
+                async with conn.cursor(name=f"etl_full_{index}") as cur:
                     await cur.execute(query)
                     while rows := await cur.fetchmany(size):
-                        yield rows
+                        yield _sources(index, rows)
         finally:
             await conn.close()
 

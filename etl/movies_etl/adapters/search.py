@@ -8,12 +8,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
-from elasticsearch.helpers import async_bulk
 from elasticsearch.serializer import OrjsonSerializer
 
 from movies_etl import indices
-from movies_etl.documents import Document
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +31,13 @@ class PermanentBulkError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Upsert:
-    """Replace the whole document: the ETL always writes complete documents."""
+    """Replace the whole document: the ETL always writes complete documents.
+
+    `source` is the document's JSON text, sent as it is: never decoded here.
+    """
 
     id: str
-    doc: Document
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,16 @@ class Delete:
 
 
 Action = Upsert | Delete
+
+
+def _header(op: str, doc_id: str) -> str:
+    return orjson.dumps({op: {"_id": doc_id}}).decode()
+
+
+def _succeeded(op: str, item: Mapping[str, Any]) -> bool:
+    """Whether a bulk item did what was asked; deleting a missing document did."""
+    status = int(item.get("status", 500))
+    return 200 <= status < 300 or (op == "delete" and item.get("result") == "not_found")
 
 
 def make_client(url: str, timeout: float) -> AsyncElasticsearch:
@@ -60,10 +72,9 @@ def make_client(url: str, timeout: float) -> AsyncElasticsearch:
 class SearchIndex:
     """Writes documents into the aliases the API reads, or into a generation being built."""
 
-    def __init__(self, es: AsyncElasticsearch, prefix: str, bulk_size: int) -> None:
+    def __init__(self, es: AsyncElasticsearch, prefix: str) -> None:
         self.es = es
         self.prefix = prefix
-        self._bulk_size = bulk_size
 
     def alias(self, name: str) -> str:
         return indices.alias_name(name, self.prefix)
@@ -71,43 +82,47 @@ class SearchIndex:
     async def write(
         self, index: str, actions: Iterable[Action], require_alias: bool = False
     ) -> int:
-        """Sends actions in bulk; returns how many. Raises unless every action succeeded.
+        """Sends actions in one bulk request; returns how many. Raises unless each succeeded.
+
+        Callers keep `actions` to `ETL_BULK_SIZE`.
 
         Deleting a document that is not there is success: the goal is its absence.
         `require_alias` stops a write to a missing alias from auto-creating a
         concrete index under the alias's name, which would block the alias for good.
         """
-        body: list[dict[str, Any]] = [
-            {"_op_type": "index", "_index": index, "_id": a.id, "_source": a.doc}
-            if isinstance(a, Upsert)
-            else {"_op_type": "delete", "_index": index, "_id": a.id}
-            for a in actions
-        ]
-        if not body:
+        lines: list[str] = []
+        count = 0
+        for a in actions:
+            count += 1
+            if isinstance(a, Upsert):
+                lines.extend((_header("index", a.id), a.source))
+            else:
+                lines.append(_header("delete", a.id))
+        if not count:
             return 0
-        _, errors = await async_bulk(
-            self.es,
-            body,
-            chunk_size=self._bulk_size,
-            max_chunk_bytes=50 * 1024 * 1024,
-            raise_on_error=False,
-            raise_on_exception=True,
-            max_retries=0,
+        lines.append("")  # NDJSON ends with a newline
+        response = await self.es.bulk(
+            index=index,
+            # The client sends str/bytes bodies as they are; its annotation only
+            # knows lists of actions.
+            operations="\n".join(lines).encode(),  # type: ignore[arg-type]
             require_alias=require_alias,
         )
+        if not response["errors"]:
+            return count
         failures = [
-            item
-            for error in (errors if isinstance(errors, list) else [])
-            for op, item in error.items()
-            if not (op == "delete" and item.get("result") == "not_found")
+            {op: item}
+            for entry in response["items"]
+            for op, item in entry.items()
+            if not _succeeded(op, item)
         ]
         if failures:
-            statuses = {int(item.get("status", 500)) for item in failures}
-            detail = f"{len(failures)} of {len(body)} actions refused, e.g. {failures[0]}"
+            statuses = {int(item.get("status", 500)) for f in failures for item in f.values()}
+            detail = f"{len(failures)} of {count} actions refused, e.g. {failures[0]}"
             if statuses <= _TRANSIENT_STATUSES:
                 raise TransientBulkError(detail)
             raise PermanentBulkError(detail)
-        return len(body)
+        return count
 
     async def refresh(self, targets: Iterable[str]) -> None:
         """Makes written documents searchable now, before the API's cache is told."""
