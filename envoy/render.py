@@ -67,7 +67,7 @@ def doc_routes(docs_dir: str) -> str:
                               append_action: OVERWRITE_IF_EXISTS_OR_ADD
                           # The cache filter would fetch upstream itself and miss the direct response.
                           typed_per_filter_config:
-                            envoy.filters.http.cache_v2:
+                            envoy.filters.http.cache:
                               "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
                               disabled: true"""
         )

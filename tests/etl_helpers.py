@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 from psycopg import AsyncConnection, sql
 
 from movies_etl import indices, migrate
+from movies_etl.adapters.postgres import connect
 from movies_etl.config import Settings
+from movies_etl.importer import import_sqlite
 from tests.support.procs import VENV_BIN, Proc
 
 PG_PORT = int(os.environ.get("PG_PORT", "5432"))
@@ -108,6 +111,23 @@ async def recreate_database(migrated: bool = True) -> None:
     if migrated:
         async with await AsyncConnection.connect(TEST_DSN, autocommit=True) as conn:
             await migrate.migrate(conn, settings().etl_migrations_dir)
+
+
+@asynccontextmanager
+async def sample_catalogue(es: AsyncElasticsearch) -> AsyncIterator[None]:
+    """A fresh test database holding the legacy 999-film sample and no test
+    indices yet; the indices are dropped again afterwards."""
+    if not SAMPLE_SQLITE.exists():
+        pytest.skip(f"{SAMPLE_SQLITE} not available")
+    await recreate_database()
+    await drop_test_indices(es)
+    conn = await connect(TEST_DSN, 5)
+    async with conn:
+        await import_sqlite(conn, Path(SAMPLE_SQLITE))
+    try:
+        yield
+    finally:
+        await drop_test_indices(es)
 
 
 async def drop_test_indices(es: AsyncElasticsearch) -> None:

@@ -12,7 +12,7 @@ from elasticsearch import AsyncElasticsearch
 
 from tests.conftest import CHANNEL, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
-from tests.support.servers import ApiServer, Edge
+from tests.support.servers import ApiServer
 
 
 async def get(http: httpx.AsyncClient, path: str, status: int = 200) -> dict:  # type: ignore[type-arg]
@@ -170,27 +170,6 @@ async def test_edge_cache_serves_reads_and_ends_staleness_within_the_bound(
         await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Stars"}, refresh=True)
         version = await redis_client.incr(VERSION_KEY)
         await redis_client.publish(CHANNEL, str(version))
-
-
-async def transcoded_requests(edge: Edge) -> int:
-    """Requests that got past the edge cache to the transcoding listener."""
-    async with httpx.AsyncClient() as admin:
-        stats = await admin.get(
-            f"http://127.0.0.1:{edge.admin_port}/stats",
-            params={"filter": "^http.rest.downstream_rq_total$"},
-        )
-    return int(stats.text.split(":")[1])
-
-
-async def test_edge_coalesces_concurrent_misses(http: httpx.AsyncClient, edge: Edge) -> None:
-    # A key nobody else asks for: 32 clients miss it at the same moment, as they
-    # do when a hot entry expires; the service must see one request, not 32.
-    path = "/api/v1/films?sort=title&page_size=7"
-    before = await transcoded_requests(edge)
-    answers = await asyncio.gather(*(http.get(path) for _ in range(32)))
-    assert {a.status_code for a in answers} == {200}
-    assert len({a.content for a in answers}) == 1
-    assert await transcoded_requests(edge) - before <= 2
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import grpc
 import pytest
@@ -18,8 +17,6 @@ from elasticsearch import AsyncElasticsearch
 from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from movies_etl import bootstrap, indices
-from movies_etl.adapters.postgres import connect
-from movies_etl.importer import import_sqlite
 from tests import etl_helpers as h
 from tests.support.procs import VENV_BIN, Proc, free_port, python, wait_until
 
@@ -29,15 +26,8 @@ FILMS = 999
 
 @pytest_asyncio.fixture(scope="module")
 async def sample(es: AsyncElasticsearch) -> AsyncIterator[None]:
-    if not h.SAMPLE_SQLITE.exists():
-        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
-    await h.recreate_database()
-    await h.drop_test_indices(es)
-    conn = await connect(h.TEST_DSN, 5)
-    async with conn:
-        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
-    yield
-    await h.drop_test_indices(es)
+    async with h.sample_catalogue(es):
+        yield
 
 
 @pytest_asyncio.fixture

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
 from movies_etl import bootstrap, indices
-from movies_etl.adapters.postgres import connect
-from movies_etl.importer import import_sqlite
 from tests import etl_helpers as h
 from tests.support.procs import Proc
 
@@ -26,16 +22,9 @@ async def one_pass(**overrides: object) -> int:
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
 async def sample(es: AsyncElasticsearch) -> AsyncIterator[None]:
-    if not h.SAMPLE_SQLITE.exists():
-        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
-    await h.recreate_database()
-    await h.drop_test_indices(es)
-    conn = await connect(h.TEST_DSN, 5)
-    async with conn:
-        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
-    await one_pass()
-    yield
-    await h.drop_test_indices(es)
+    async with h.sample_catalogue(es):
+        await one_pass()
+        yield
 
 
 async def film_docs(es: AsyncElasticsearch) -> dict[str, dict[str, object]]:

@@ -12,14 +12,11 @@ import asyncio
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
-from movies_etl.adapters.postgres import connect
-from movies_etl.importer import import_sqlite
 from tests import etl_helpers as h
 from tests.support.procs import ROOT, Proc, free_port
 from tests.support.tcp_proxy import TcpProxy
@@ -29,15 +26,8 @@ ES_PORT = int(h.ES_URL.rsplit(":", 1)[1].rstrip("/"))
 
 @pytest_asyncio.fixture(scope="module")
 async def sample(es: AsyncElasticsearch) -> AsyncIterator[None]:
-    if not h.SAMPLE_SQLITE.exists():
-        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
-    await h.recreate_database()
-    await h.drop_test_indices(es)
-    conn = await connect(h.TEST_DSN, 5)
-    async with conn:
-        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
-    yield
-    await h.drop_test_indices(es)
+    async with h.sample_catalogue(es):
+        yield
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
-import pytest
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
@@ -18,17 +17,10 @@ from tests import etl_helpers as h
 
 @pytest_asyncio.fixture(scope="module")
 async def imported(es: AsyncElasticsearch) -> AsyncIterator[None]:
-    if not h.SAMPLE_SQLITE.exists():
-        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
-    await h.recreate_database()
-    await h.drop_test_indices(es)
-    conn = await connect(h.TEST_DSN, 5)
-    async with conn:
-        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
-    async with bootstrap.app(h.settings()) as app:
-        await app.sync.run_once()
-    yield
-    await h.drop_test_indices(es)
+    async with h.sample_catalogue(es):
+        async with bootstrap.app(h.settings()) as app:
+            await app.sync.run_once()
+        yield
 
 
 async def test_one_pass_indexes_the_whole_sample(imported: None, es: AsyncElasticsearch) -> None:
