@@ -174,6 +174,12 @@ class Catalogue:
             peak_rss_mib=peak,
         )
 
+    def median_load(self, runs: int) -> FullLoad:
+        """`runs` full loads, the median by time: one load on a shared machine varies by a third."""
+        loads = sorted((self.full_load() for _ in range(max(1, runs))), key=lambda x: x.seconds)
+        mid = loads[len(loads) // 2]
+        return FullLoad(mid.films, mid.persons, mid.seconds, max(x.peak_rss_mib for x in loads))
+
     def ensure_indexed(self) -> None:
         """Loads the catalogue unless its aliases already hold every film."""
         got = httpx.get(f"{ES_URL}/{self.alias('movies')}/_count", timeout=30)
