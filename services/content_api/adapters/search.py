@@ -98,9 +98,7 @@ class ElasticsearchSearch:
                 }
             }
 
-        return await self._text_search(
-            self._movies, match, page, _BY_SCORE, _FILM_SUMMARY_FIELDS
-        )
+        return await self._text_search(self._movies, match, page, _BY_SCORE, _FILM_SUMMARY_FIELDS)
 
     async def get_genre(self, genre_id: str) -> Doc | None:
         return await self._get(self._genres, genre_id)
