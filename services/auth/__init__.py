@@ -1,0 +1,1 @@
+"""The platform's identity provider: accounts, JWT sessions and roles over gRPC (auth.v1)."""
