@@ -8,6 +8,10 @@ cd "$ROOT"
 export STACK_DIR=${STACK_DIR:-$ROOT/.stack}
 export PG_PORT=${PG_PORT:-5432} REDIS_PORT=${REDIS_PORT:-6379} ES_PORT=${ES_PORT:-9200}
 export GRPC_PORT=${GRPC_PORT:-50051} ENVOY_PORT=${ENVOY_PORT:-8080} ENVOY_ADMIN_PORT=${ENVOY_ADMIN_PORT:-9901}
+export ENVOY_TRANSCODER_PORT=${ENVOY_TRANSCODER_PORT:-8090}
+# Everything else a stack binds follows the ports above, so a second stack on
+# shifted ports (and its own STACK_DIR) runs beside the default one.
+export ES_TRANSPORT_PORT=${ES_TRANSPORT_PORT:-$((ES_PORT + 100))}
 export PG_DB=${PG_DB:-movies} PG_USER=${PG_USER:-movies} PG_PASSWORD=${PG_PASSWORD:-movies}
 export POSTGRES_DSN=${POSTGRES_DSN:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
@@ -89,6 +93,9 @@ pg_bin() {
 # PostgreSQL refuses to run as root: run it as the `postgres` system user.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# The server's unix socket and its lock live with the stack's state, not in /tmp.
+PG_SOCKET_DIR=$STACK_DIR/postgres-socket
+
 pg_up() {
   local bin data=$STACK_DIR/postgres
   bin=$(pg_bin)
@@ -97,9 +104,10 @@ pg_up() {
       mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres: "$data" "$LOGS"
       as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log"
     fi
-    [ "$(id -u)" = 0 ] && { touch "$LOGS/postgres.log"; chown postgres: "$LOGS/postgres.log"; }
+    mkdir -p "$PG_SOCKET_DIR"
+    [ "$(id -u)" = 0 ] && { touch "$LOGS/postgres.log"; chown postgres: "$LOGS/postgres.log" "$PG_SOCKET_DIR"; }
     as_pg "$bin/pg_ctl" -D "$data" -l "$LOGS/postgres.log" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k /tmp -c fsync=on" start >/dev/null
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k '$PG_SOCKET_DIR' -c fsync=on" start >/dev/null
     wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
     log "postgres started on :$PG_PORT"
   fi
@@ -153,7 +161,7 @@ envoy_up() {
   fi
   stop_pid envoy
   "$VENV/bin/envoy" --mode validate -c "$cfg" >>"$LOGS/envoy.log" 2>&1 || die "envoy config invalid (see $LOGS/envoy.log)"
-  start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-7}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
+  start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-$ENVOY_ADMIN_PORT}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
   cp "$cfg" "$RUN/envoy.applied.yaml"; cp gen/descriptors.pb "$RUN/envoy.applied.pb"
   wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
   pid_alive envoy || die "envoy exited (is another Envoy on :$ENVOY_ADMIN_PORT? see $LOGS/envoy.log)"
@@ -173,8 +181,8 @@ summary() {
 
   REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
   gRPC             127.0.0.1:$GRPC_PORT  (reflection + grpc.health.v1)
-  Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT
-  Elasticsearch    $ELASTICSEARCH_URL
+  Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT  (transcoder 127.0.0.1:$ENVOY_TRANSCODER_PORT)
+  Elasticsearch    $ELASTICSEARCH_URL  (transport 127.0.0.1:$ES_TRANSPORT_PORT)
   PostgreSQL       $POSTGRES_DSN
   Redis            $REDIS_URL
   state and logs   $STACK_DIR

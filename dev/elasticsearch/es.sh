@@ -8,7 +8,7 @@
 #   es.sh restart
 #
 # Environment (defaults):
-#   ES_PORT=9200  ES_TRANSPORT_PORT=9300  ES_HEAP=1g  STACK_DIR=<repo>/.stack
+#   ES_PORT=9200  ES_TRANSPORT_PORT=ES_PORT+100 (9300)  ES_HEAP=1g  STACK_DIR=<repo>/.stack
 #   ES_START_TIMEOUT=120 (s)  ES_STOP_TIMEOUT=30 (s)
 #   ES_JAVA_HOME / JAVA_HOME   JDK to run with (>= 17); default: `java` on PATH
 #   ES_JAVA_OPTS               extra JVM options
@@ -20,7 +20,9 @@ REPO="$(cd "$HERE/../.." && pwd)"
 
 STACK_DIR="${STACK_DIR:-$REPO/.stack}"
 ES_PORT="${ES_PORT:-9200}"
-ES_TRANSPORT_PORT="${ES_TRANSPORT_PORT:-9300}"
+# Derived from the HTTP port, so a second node on a shifted ES_PORT does not
+# collide on the transport port.
+ES_TRANSPORT_PORT="${ES_TRANSPORT_PORT:-$((ES_PORT + 100))}"
 ES_HEAP="${ES_HEAP:-1g}"
 ES_START_TIMEOUT="${ES_START_TIMEOUT:-120}"
 ES_STOP_TIMEOUT="${ES_STOP_TIMEOUT:-30}"
