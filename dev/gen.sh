@@ -8,7 +8,7 @@ PY=${PY:-.venv/bin/python}
 export PATH="$(dirname "$PY"):$PATH"
 OUT=gen
 SITE=$("$PY" -c 'import google.api, os; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))')
-rm -rf "$OUT/movies"
+rm -rf "$OUT/movies" "$OUT/auth"
 mkdir -p "$OUT/movies/v1" "$OUT/third_party/google/api"
 # buf lints with these annotations as a dependency module (no BSR access here).
 cp "$SITE/google/api/annotations.proto" "$SITE/google/api/http.proto" "$OUT/third_party/google/api/"
@@ -31,11 +31,14 @@ if [ ! -x "$PLUGIN" ]; then
   GOBIN="$PWD/dev/tools/bin" go install "github.com/google/gnostic/cmd/protoc-gen-openapi@$OPENAPI_PLUGIN_VERSION"
 fi
 # The plugin wants a Go package per file; any path will do, nothing Go is emitted.
-GO_PKGS=$(for f in $PROTOS; do printf 'M%s=example.invalid/movies/v1,' "${f#protos/}"; done)
+# auth.v1 joins the document when the edge routes it; until then the docs list movies.v1 only.
+OPENAPI_PROTOS=$(find protos/movies -name '*.proto' | sort)
+GO_PKGS=$(for f in $OPENAPI_PROTOS; do printf 'M%s=example.invalid/movies/v1,' "${f#protos/}"; done)
 mkdir -p "$OUT/openapi"
 "$PY" -m grpc_tools.protoc -I protos -I "$SITE" --plugin=protoc-gen-openapi="$PLUGIN" \
   --openapi_out="${GO_PKGS}naming=proto,fq_schema_naming=false,default_response=true:$OUT/openapi" \
-  $PROTOS
+  $OPENAPI_PROTOS
 "$PY" dev/openapi.py --yaml "$OUT/openapi/openapi.yaml" --out "$OUT/docs"
 touch "$OUT/movies/__init__.py" "$OUT/movies/v1/__init__.py" "$OUT/movies/py.typed"
+touch "$OUT/auth/__init__.py" "$OUT/auth/v1/__init__.py" "$OUT/auth/py.typed"
 echo "generated $(ls "$OUT"/movies/v1 | wc -l) stubs, $OUT/descriptors.pb and $OUT/docs/"
