@@ -31,7 +31,9 @@ ROLES: Final = ("actor", "writer", "director")
 
 INDEX_SETTINGS: Final[dict[str, Any]] = {
     "number_of_shards": 1,
-    "number_of_replicas": 0,
+    # A replica wherever a second node can hold it: one dev node stays green, and a
+    # cluster keeps every document when a node dies.
+    "auto_expand_replicas": "0-1",
     "analysis": {
         "normalizer": {
             LOWERCASE_NORMALIZER: {"type": "custom", "char_filter": [], "filter": ["lowercase"]}

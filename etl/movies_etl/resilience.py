@@ -15,7 +15,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from movies_etl.adapters.search import TransientBulkError
+from movies_etl.adapters.search import TransientIndexError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def is_transient(exc: BaseException) -> bool:
         | psycopg.errors.SerializationFailure
         | psycopg.errors.DeadlockDetected
         | elasticsearch.TransportError
-        | TransientBulkError
+        | TransientIndexError
         | OSError
         | TimeoutError,
     )

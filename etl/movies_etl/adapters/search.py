@@ -21,7 +21,11 @@ _TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
 _BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1", "translog.durability": "async"}
 
 
-class TransientBulkError(Exception):
+class TransientIndexError(Exception):
+    """Elasticsearch did not do what was asked, for a reason that may go away."""
+
+
+class TransientBulkError(TransientIndexError):
     """Some documents were refused for a reason that may go away (overload, shard down)."""
 
 
@@ -153,15 +157,31 @@ class SearchIndex:
 
         Returns the indices the aliases pointed to before, to be dropped later.
         """
-        targets = list(generation.values())
-        await self.es.indices.put_settings(
-            index=",".join(targets), settings={key: None for key in _BULK_LOAD_SETTINGS}
-        )
-        await self.refresh(targets)
+        targets = ",".join(generation.values())
+        await self._make_durable(targets)
         previous = await indices.swap_aliases(
             self.es, {self.alias(name): index for name, index in generation.items()}
         )
         return [old for olds in previous.values() for old in olds]
+
+    async def _make_durable(self, targets: str) -> None:
+        """Puts a filled generation on disk before any alias points at it.
+
+        It was filled with an asynchronous translog and no refreshes; until a flush
+        commits its segments, a killed Elasticsearch comes back without the documents
+        while the aliases (and the ETL's bookkeeping) say they are there. The defaults
+        come back first, so later incremental writes are durable when acknowledged.
+        """
+        reset = await self.es.indices.put_settings(
+            index=targets, settings={key: None for key in _BULK_LOAD_SETTINGS}
+        )
+        if not reset.get("acknowledged"):
+            raise TransientIndexError(f"settings reset of {targets} not acknowledged yet")
+        await self.es.indices.refresh(index=targets)
+        flushed = await self.es.indices.flush(index=targets, wait_if_ongoing=True)
+        failed = flushed["_shards"].get("failed", 0)
+        if failed:
+            raise TransientIndexError(f"flush of {targets} failed on {failed} shards")
 
     async def drop(self, names: Iterable[str], grace_seconds: float = 0.0) -> None:
         """Deletes old generations, after a grace period for searches already under way."""
