@@ -304,13 +304,10 @@ class BenchApi:
         self.envoy = Proc(
             f"envoy-{self.catalogue.label}",
             [
-                str(VENV_BIN / "envoy"),
-                "-c",
+                sys.executable,
+                str(ROOT / "envoy" / "launch.py"),
+                "--config",
                 str(cfg),
-                "--base-id",
-                str(random.randint(1000, 60_000)),
-                "--log-level",
-                "warning",
                 "--concurrency",
                 str(ENVOY_CONCURRENCY),
             ],

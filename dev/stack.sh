@@ -160,8 +160,12 @@ envoy_up() {
     log "envoy already up on :$ENVOY_PORT"; return
   fi
   stop_pid envoy
-  "$VENV/bin/envoy" --mode validate -c "$cfg" >>"$LOGS/envoy.log" 2>&1 || die "envoy config invalid (see $LOGS/envoy.log)"
-  start_bg envoy "$VENV/bin/envoy" -c "$cfg" --base-id "${ENVOY_BASE_ID:-$ENVOY_ADMIN_PORT}" --log-level "${ENVOY_LOG_LEVEL:-warning}" --concurrency "${ENVOY_CONCURRENCY:-2}"
+  # envoy/launch.py builds Envoy's command line for the stack, the tests and the bench.
+  local launch=("$VENV/bin/python" envoy/launch.py --config "$cfg"
+    ${ENVOY_BASE_ID:+--base-id "$ENVOY_BASE_ID"} ${ENVOY_LOG_LEVEL:+--log-level "$ENVOY_LOG_LEVEL"}
+    ${ENVOY_CONCURRENCY:+--concurrency "$ENVOY_CONCURRENCY"})
+  "${launch[@]}" --validate >>"$LOGS/envoy.log" 2>&1 || die "envoy config invalid (see $LOGS/envoy.log)"
+  start_bg envoy "${launch[@]}"
   cp "$cfg" "$RUN/envoy.applied.yaml"; cp gen/descriptors.pb "$RUN/envoy.applied.pb"
   wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
   pid_alive envoy || die "envoy exited (is another Envoy on :$ENVOY_ADMIN_PORT? see $LOGS/envoy.log)"

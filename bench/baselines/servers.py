@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import random
 from collections.abc import Mapping
 
 import orjson
 import redis
 
-from bench.common import LOG_DIR, REDIS_URL, VENV_BIN, Proc, free_port, http_ok, wait_until
+from bench.common import LOG_DIR, REDIS_URL, ROOT, VENV_BIN, Proc, free_port, http_ok, wait_until
 
 FILM_KEY_PREFIX = "bench:fastapi:film:"
 ENVOY_CONCURRENCY = 2  # as the edge under test
@@ -62,13 +61,10 @@ class DirectResponse:
         self.proc = Proc(
             "envoy-direct-response",
             [
-                str(VENV_BIN / "envoy"),
-                "-c",
+                str(VENV_BIN / "python"),
+                str(ROOT / "envoy" / "launch.py"),
+                "--config",
                 str(self.config),
-                "--base-id",
-                str(random.randint(1000, 60_000)),
-                "--log-level",
-                "warning",
                 "--concurrency",
                 str(ENVOY_CONCURRENCY),
             ],

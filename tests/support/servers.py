@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -80,8 +79,8 @@ def start_edge(name: str, api: ApiServer) -> Edge:
         str(cfg),
     )
     subprocess.run(render, env=env, check=True)
-    args = [str(VENV_BIN / "envoy"), "-c", str(cfg), "--base-id", str(random.randint(100, 60_000))]
-    proc = Proc(name, [*args, "--log-level", "warning", "--concurrency", "1"]).start()
+    launch = python(str(ROOT / "envoy" / "launch.py"), "--config", str(cfg), "--concurrency", "1")
+    proc = Proc(name, launch).start()
     ready = f"http://127.0.0.1:{admin}/ready"
     wait_until(lambda: httpx.get(ready).status_code == 200, 30, name)
     return Edge(proc, port, admin)
