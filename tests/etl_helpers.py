@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,16 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_scan
 from psycopg import AsyncConnection, sql
 
-from movies_etl import indices, migrate
+import movies_index as indices
+from movies_etl import migrate
 from movies_etl.adapters.postgres import connect
+from movies_etl.adapters.search import indices_behind_alias
 from movies_etl.config import Settings
+from movies_etl.generator import generate
 from movies_etl.importer import import_sqlite
-from tests.support.procs import VENV_BIN, Proc
+from tests.support import legacy
+from tests.support.procs import ROOT, VENV_BIN, Proc
 
 PG_PORT = int(os.environ.get("PG_PORT", "5432"))
 TEST_DB = "movies_test_etl"
@@ -36,7 +40,15 @@ ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
 TEST_DSN = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{TEST_DB}"
 PREFIX = "test_etl_"
 ES_URL = os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
-SAMPLE_SQLITE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "movies.sqlite"
+# The tests' own catalogue: a generated one of about the real catalogue's size
+# (its shape: busy and rare people, 1-4 genres, some films without rating or
+# plot) plus the hand-made legacy edge cases (tests/support/legacy.py).
+GENERATED_FILMS = 1000
+GENERATED_SEED = 9
+FILMS = GENERATED_FILMS + legacy.FILMS
+# The migrations as a reader of the repository sees them: the files, by name.
+MIGRATION_FILES = sorted((ROOT / "etl" / "migrations").glob("*.sql"))
+MIGRATION_VERSIONS = [path.name.split("_", 1)[0] for path in MIGRATION_FILES]
 VERSION_KEY = "test_etl:catalog_version"
 CHANNEL = "test_etl:catalog_changed"
 
@@ -114,16 +126,25 @@ async def recreate_database(migrated: bool = True) -> None:
 
 
 @asynccontextmanager
-async def sample_catalogue(es: AsyncElasticsearch) -> AsyncIterator[None]:
-    """A fresh test database holding the legacy 999-film sample and no test
-    indices yet; the indices are dropped again afterwards."""
-    if not SAMPLE_SQLITE.exists():
-        pytest.skip(f"{SAMPLE_SQLITE} not available")
+async def sample_catalogue(
+    es: AsyncElasticsearch, sqlite: Path | None = None
+) -> AsyncIterator[None]:
+    """A fresh test database and no test indices yet; the indices are dropped
+    again afterwards.
+
+    The catalogue is the generated one plus the legacy edge cases, or, given
+    `sqlite`, that legacy file alone (the real catalogue's tier).
+    """
     await recreate_database()
     await drop_test_indices(es)
     conn = await connect(TEST_DSN, 5)
     async with conn:
-        await import_sqlite(conn, Path(SAMPLE_SQLITE))
+        if sqlite is not None:
+            await import_sqlite(conn, sqlite)
+        else:
+            await generate(conn, GENERATED_FILMS, GENERATED_SEED)
+            with tempfile.TemporaryDirectory() as tmp:
+                await import_sqlite(conn, legacy.write(Path(tmp) / "legacy.sqlite"))
     try:
         yield
     finally:
@@ -287,7 +308,7 @@ async def assert_indices_equal_database(es: AsyncElasticsearch) -> Catalogue:
             f"differing {[(k, want[k], got[k]) for k in wrong]}"
         )
     for name in indices.INDEX_NAMES:
-        behind = await indices.indices_behind_alias(es, indices.alias_name(name, PREFIX))
+        behind = await indices_behind_alias(es, indices.alias_name(name, PREFIX))
         assert len(behind) == 1, f"alias {name} points to {behind}"
     return expected
 

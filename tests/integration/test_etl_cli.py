@@ -6,12 +6,13 @@ import asyncio
 import os
 import signal
 import subprocess
+from pathlib import Path
 
 import orjson
-import pytest
 from elasticsearch import AsyncElasticsearch
 
 from tests import etl_helpers as h
+from tests.support import legacy
 from tests.support.procs import VENV_BIN
 
 
@@ -39,7 +40,7 @@ async def test_migrate_seed_once_status_reindex(es: AsyncElasticsearch) -> None:
     h.run_etl("migrate")
     h.run_etl("migrate")
     versions = [row[0] for row in await h.fetch("select version from content.schema_migrations")]
-    assert versions[:2] == ["0001", "0002"]
+    assert versions == h.MIGRATION_VERSIONS
 
     h.run_etl("seed", ETL_SEED_FILMS="300", ETL_SEED="5")
     assert await film_count() == 300
@@ -62,14 +63,12 @@ async def test_migrate_seed_once_status_reindex(es: AsyncElasticsearch) -> None:
     await h.assert_indices_equal_database(es)
 
 
-async def test_seed_loads_the_sqlite_catalogue_when_configured(es: AsyncElasticsearch) -> None:
-    if not h.SAMPLE_SQLITE.exists():
-        pytest.skip(f"{h.SAMPLE_SQLITE} not available")
+async def test_seed_loads_the_sqlite_catalogue_when_configured(tmp_path: Path) -> None:
     await h.recreate_database()
 
-    h.run_etl("seed", CATALOG_SQLITE=str(h.SAMPLE_SQLITE))
+    h.run_etl("seed", CATALOG_SQLITE=str(legacy.write(tmp_path / "legacy.sqlite")))
 
-    assert await film_count() == 999
+    assert await film_count() == legacy.FILMS
 
 
 async def test_generate_twice_with_the_same_seed_changes_nothing() -> None:

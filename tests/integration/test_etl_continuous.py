@@ -14,14 +14,16 @@ import pytest
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
+import movies_index as indices
 from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
-from movies_etl import bootstrap, indices
+from movies_etl import bootstrap
 from tests import etl_helpers as h
 from tests.support.procs import VENV_BIN, Proc, free_port, python, wait_until
 
 logger = logging.getLogger(__name__)
-FILMS = 999
+FILMS = h.FILMS
+PAGE_SIZE = 50
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -166,6 +168,15 @@ async def test_reindex_while_queried(
     """Readers see the whole catalogue before, during and after every rebuild."""
     alias = indices.alias_name(indices.MOVIES, h.PREFIX)
     await h.eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
+    # The commonest title word, and how many films have it: every page asked exists.
+    word, with_word = (
+        await h.fetch(
+            "select word, count(*) from content.film_work,"
+            " regexp_split_to_table(lower(title), '\\s+') word"
+            " where length(word) > 3 group by word order by 2 desc, 1 limit 1"
+        )
+    )[0]
+    pages = FILMS // PAGE_SIZE
     stop = asyncio.Event()
     seen: list[int] = []
     failures: list[str] = []
@@ -175,7 +186,7 @@ async def test_reindex_while_queried(
         while not stop.is_set():
             try:
                 result = await es.search(
-                    index=alias, query={"match": {"title": "star"}}, size=5, from_=page % 20,
+                    index=alias, query={"match": {"title": word}}, size=5, from_=page % with_word,
                     track_total_hits=True, sort=[{"title.raw": "asc"}, {"id": "asc"}],
                 )  # fmt: skip
                 count = await es.count(index=alias)
@@ -192,12 +203,13 @@ async def test_reindex_while_queried(
             page = 1
             while not stop.is_set():
                 try:
+                    number = page % pages + 1
                     response = await stub.ListFilms(
-                        fpb.ListFilmsRequest(sort="title", page_number=page % 19 + 1, page_size=50)
+                        fpb.ListFilmsRequest(sort="title", page_number=number, page_size=PAGE_SIZE)
                     )
                     seen.append(response.total)
                     if not response.films:
-                        failures.append(f"api page {page % 19 + 1} empty")
+                        failures.append(f"api page {number} empty")
                 except grpc.aio.AioRpcError as exc:
                     failures.append(f"api: {exc.code()} {exc.details()}")
                 page += 1

@@ -1,4 +1,8 @@
-"""The sample catalogue end to end: import `movies.sqlite`, one pass, indices == database."""
+"""The tests' own catalogue end to end (generated films plus the legacy edge
+cases, imported from a hand-made `movies.sqlite`): one pass, indices == database.
+
+The same checks on the real 999-film catalogue live in tests/real_catalogue/.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ import orjson
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
-from movies_etl import bootstrap, indices
+import movies_index as indices
+from movies_etl import bootstrap
 from movies_etl.adapters.postgres import connect
+from movies_etl.generator import GENRES, CatalogGenerator
 from movies_etl.importer import import_sqlite
 from tests import etl_helpers as h
+from tests.support import legacy
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -26,9 +33,11 @@ async def imported(es: AsyncElasticsearch) -> AsyncIterator[None]:
 async def test_one_pass_indexes_the_whole_sample(imported: None, es: AsyncElasticsearch) -> None:
     expected = await h.assert_indices_equal_database(es)
 
-    assert len(expected.films) == 999
-    assert len(expected.genres) == 26
-    assert len(expected.persons) == 4166
+    generated = CatalogGenerator(h.GENERATED_FILMS, h.GENERATED_SEED)
+    assert len(expected.films) == h.FILMS
+    # The legacy genres are among the generator's: one row per name.
+    assert len(expected.genres) == len(GENRES)
+    assert len(expected.persons) == len(generated.persons) + legacy.PERSONS
     assert await h.pending_changes() == 0
 
 
@@ -40,39 +49,51 @@ async def test_no_placeholder_reaches_a_document(imported: None, es: AsyncElasti
 
 async def test_film_documents_match_the_contract(imported: None, es: AsyncElasticsearch) -> None:
     docs = await h.documents(es, indices.MOVIES)
-    star_wars = next(d for d in docs.values() if d["title"] == "Star Wars: Episode IV - A New Hope")
+    new_hope = docs[legacy.NEW_HOPE]
 
-    assert set(star_wars) == {
+    assert set(new_hope) == {
         "id", "title", "description", "imdb_rating", "type", "creation_date",
         "genres", "actors", "writers", "directors",
     }  # fmt: skip
-    assert star_wars["imdb_rating"] == 8.6
-    assert {g["name"] for g in star_wars["genres"]} == {"Action", "Adventure", "Fantasy", "Sci-Fi"}
-    assert [d["full_name"] for d in star_wars["directors"]] == ["George Lucas"]
-    assert "George Lucas" in {w["full_name"] for w in star_wars["writers"]}
+    assert new_hope["title"] == legacy.NEW_HOPE_TITLE
+    assert new_hope["imdb_rating"] == 8.6
+    assert {g["name"] for g in new_hope["genres"]} == {"Action", "Adventure", "Fantasy", "Sci-Fi"}
+    assert [d["full_name"] for d in new_hope["directors"]] == ["George Lucas"]
+    assert [w["full_name"] for w in new_hope["writers"]] == ["George Lucas"]
     for field in ("genres", "actors", "writers", "directors"):
         key = "name" if field == "genres" else "full_name"
-        names = [item[key] for item in star_wars[field]]
+        names = [item[key] for item in new_hope[field]]
         assert names == sorted(names, key=str.casefold)
 
 
-async def test_person_in_several_roles_has_them_all(imported: None, es: AsyncElasticsearch) -> None:
-    lucas = next(
-        d for d in (await h.documents(es, indices.PERSONS)).values()
-        if d["full_name"] == "George Lucas"
+async def test_missing_values_and_missing_people(imported: None, es: AsyncElasticsearch) -> None:
+    docs = await h.documents(es, indices.MOVIES)
+    empire, lonely = docs[legacy.EMPIRE], docs[legacy.LONELY]
+
+    assert empire["description"] is None
+    assert [w["full_name"] for w in empire["writers"]] == ["George Lucas", "Lawrence Kasdan"]
+    assert (lonely["title"], lonely["imdb_rating"], lonely["description"]) == (
+        legacy.LONELY_TITLE, None, None,
     )  # fmt: skip
-    new_hope = next(f for f in lucas["films"] if f["title"] == "Star Wars: Episode IV - A New Hope")
+    assert (lonely["actors"], lonely["writers"], lonely["directors"]) == ([], [], [])
+    assert [g["name"] for g in lonely["genres"]] == ["Short"]
+
+
+async def test_person_in_several_roles_has_them_all(imported: None, es: AsyncElasticsearch) -> None:
+    lucas = (await h.documents(es, indices.PERSONS))[legacy.LUCAS]
+    new_hope = next(f for f in lucas["films"] if f["id"] == legacy.NEW_HOPE)
 
     assert new_hope["roles"] == ["director", "writer"]
     titles = [f["title"] for f in lucas["films"]]
+    assert len(titles) == 2
     assert titles == sorted(titles, key=str.casefold)
 
 
-async def test_importing_twice_changes_nothing(imported: None) -> None:
+async def test_importing_twice_changes_nothing(imported: None, tmp_path: Path) -> None:
     before = await h.expected_from_database()
     conn = await connect(h.TEST_DSN, 5)
     async with conn:
-        await import_sqlite(conn, Path(h.SAMPLE_SQLITE))
+        await import_sqlite(conn, legacy.write(tmp_path / "legacy.sqlite"))
 
     assert await h.pending_changes() == 0
     assert await h.expected_from_database() == before
@@ -83,5 +104,5 @@ async def test_status_reports_counts_and_lag(imported: None) -> None:
         report = await app.sync.status()
 
     assert report["pending_changes"] == 0
-    assert report["indices"][f"{h.PREFIX}movies"] == {"documents": 999, "database": 999}
-    assert report["last_rebuild"]["documents"]["movies"] == 999
+    assert report["indices"][f"{h.PREFIX}movies"] == {"documents": h.FILMS, "database": h.FILMS}
+    assert report["last_rebuild"]["documents"]["movies"] == h.FILMS

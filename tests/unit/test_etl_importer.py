@@ -1,4 +1,5 @@
-"""Normalizing the legacy SQLite catalogue: the quirks listed in the data README."""
+"""Normalizing the legacy SQLite catalogue: the quirks listed in the data README, on a
+hand-made file (the real catalogue's counts are checked in tests/real_catalogue/)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from movies_etl.importer import clean, parse_rating, read_sqlite, split_names, writer_ids
-
-SQLITE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "movies.sqlite"
+from tests.support import legacy
 
 
 def test_na_and_blank_mean_no_value() -> None:
@@ -39,23 +39,26 @@ def test_writers_are_the_union_of_both_columns_without_duplicates() -> None:
     assert writer_ids("", "") == []
 
 
-@pytest.fixture(scope="module")
-def sample() -> Path:
-    if not SQLITE.exists():
-        pytest.skip(f"{SQLITE} not available")
-    return SQLITE
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    return legacy.write(tmp_path / "legacy.sqlite")
 
 
-def test_sample_catalogue_counts(sample: Path) -> None:
+def test_legacy_quirks_are_normalized(sample: Path) -> None:
     data = read_sqlite(sample)
 
-    assert len(data.films) == 999
-    assert len(data.genres) == 26
-    assert len(data.persons) == 4166
+    assert len(data.films) == legacy.FILMS
+    assert len(data.genres) == legacy.GENRES
+    assert len(data.persons) == legacy.PERSONS
+    assert len(data.person_links) == legacy.PERSON_LINKS
     assert "N/A" not in data.persons
-    assert all(f.description != "N/A" for f in data.films)
-    assert sum(f.rating is None for f in data.films) == 1
-    assert sum(f.description is None for f in data.films) == 249
+    films = {str(f.id): f for f in data.films}
+    assert films[legacy.NEW_HOPE].rating == 8.6
+    assert films[legacy.EMPIRE].description is None
+    assert (films[legacy.LONELY].rating, films[legacy.LONELY].description) == (None, None)
+    assert not [
+        link for link in data.person_links.values() if str(link.film_work_id) == legacy.LONELY
+    ]
 
 
 def test_sample_import_is_deterministic(sample: Path) -> None:
