@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prereq import require
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,8 +33,7 @@ def _missing() -> list[str]:
 @pytest.mark.timeout(900)
 def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
     missing = _missing()
-    if missing:
-        pytest.skip(f"bench prerequisites missing: {', '.join(missing)}")
+    require(not missing, f"bench prerequisites missing: {', '.join(missing)} (`make tools`)")
     report, raw = tmp_path / "bench.md", tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--out", str(report), "--json", str(raw)],

@@ -16,10 +16,9 @@ from elasticsearch import AsyncElasticsearch
 from psycopg import sql
 
 from tests.conftest import ES_URL
-from tests.support.procs import ROOT, VENV_BIN, Proc
+from tests.support.procs import VENV_BIN, Proc
 from tests.support.servers import start_api, start_edge
 
-SQLITE = Path(os.environ.get("SAMPLE_SQLITE", ROOT.parent / "shared" / "data" / "movies.sqlite"))
 PG_PORT = os.environ.get("PG_PORT", "5432")
 DB = "movies_test_real"
 DSN = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{DB}"
@@ -52,24 +51,25 @@ async def drop_indices(es: AsyncElasticsearch) -> None:
         await es.indices.delete(index=name)
 
 
-def load_catalogue(redis_url: str) -> None:
+def load_catalogue(sqlite: Path, redis_url: str) -> None:
     """A fresh database, the SQLite catalogue imported, one ETL pass."""
-    assert SQLITE.exists(), f"the sample catalogue is missing: {SQLITE}"
     with psycopg.connect(
         f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True
     ) as c:
         c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DB)))
         c.execute(sql.SQL("create database {} owner movies").format(sql.Identifier(DB)))
     etl("migrate", redis_url=redis_url)
-    etl("import-sqlite", str(SQLITE), redis_url=redis_url)
+    etl("import-sqlite", str(sqlite), redis_url=redis_url)
     etl("once", redis_url=redis_url)
 
 
 @pytest_asyncio.fixture(scope="module")
-async def real_edge(es: AsyncElasticsearch, test_redis: Proc) -> AsyncIterator[str]:
+async def real_edge(
+    es: AsyncElasticsearch, test_redis: Proc, sample_sqlite: Path
+) -> AsyncIterator[str]:
     await drop_indices(es)
     redis_url = f"redis://127.0.0.1:{test_redis.port}/1"  # type: ignore[attr-defined]
-    load_catalogue(redis_url)
+    load_catalogue(sample_sqlite, redis_url)
     api = start_api(
         "real-content-api",
         {"ELASTICSEARCH_URL": ES_URL, "ES_INDEX_PREFIX": PREFIX, "REDIS_URL": redis_url},
