@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY
+
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -28,8 +30,8 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = Field(1.0, gt=0)
-    cache_version_key: str = "content:catalog_version"
-    cache_channel: str = "content:catalog_changed"
+    cache_version_key: str = CACHE_VERSION_KEY
+    cache_channel: str = CACHE_CHANNEL
 
     # Change-queue rows taken per incremental batch.
     etl_batch_size: int = Field(2000, ge=1)

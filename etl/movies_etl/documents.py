@@ -15,12 +15,12 @@ document containing one is re-sorted in Python by `in_python_order`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 import orjson
 
-from movies_etl import indices
+from movies_index import SPECS, Role
 
 
 class Source(NamedTuple):
@@ -64,11 +64,11 @@ cross join lateral (
     from (
         select
             array_to_json(array_agg(x order by {_BY_NAME.format("x", "full_name")})
-                filter (where pfw.role = 'actor')) as actors,
+                filter (where pfw.role = '{Role.ACTOR.value}')) as actors,
             array_to_json(array_agg(x order by {_BY_NAME.format("x", "full_name")})
-                filter (where pfw.role = 'writer')) as writers,
+                filter (where pfw.role = '{Role.WRITER.value}')) as writers,
             array_to_json(array_agg(x order by {_BY_NAME.format("x", "full_name")})
-                filter (where pfw.role = 'director')) as directors
+                filter (where pfw.role = '{Role.DIRECTOR.value}')) as directors
         from content.person_film_work pfw
         join content.person p on p.id = pfw.person_id
         cross join lateral (select p.id, p.full_name) x
@@ -105,18 +105,6 @@ cross join lateral (
 ) d
 """
 
-# The ordered lists of each index's documents, and the field each is ordered by.
-LISTS: Final[Mapping[str, Mapping[str, str]]] = {
-    indices.MOVIES: {
-        "genres": "name",
-        "actors": "full_name",
-        "writers": "full_name",
-        "directors": "full_name",
-    },
-    indices.PERSONS: {"films": "title"},
-    indices.GENRES: {},
-}
-
 
 def sort_key(name: str, item_id: str) -> tuple[str, str, str]:
     """The order of every list: case-insensitive first, then exact, then id."""
@@ -133,7 +121,7 @@ def in_python_order(index: str, source: str) -> str:
     if source.isascii() or source.lower() == source.casefold():
         return source
     doc = orjson.loads(source)
-    for field, label in LISTS[index].items():
+    for field, label in SPECS[index].ordered_lists.items():
         doc[field] = sorted(doc[field], key=_by(label))
     return orjson.dumps(doc).decode()
 

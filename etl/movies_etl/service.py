@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from movies_etl import indices
 from movies_etl.adapters.postgres import Change
 from movies_etl.adapters.search import Action, Delete, Upsert
 from movies_etl.documents import Source
 from movies_etl.ports import CacheSignal, Catalog, Index, QueueSession, SourceSnapshot
 from movies_etl.resilience import retrying
+from movies_index import GENRES, MOVIES, PERSONS
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +217,8 @@ class Synchronizer:
         per_index: dict[str, dict[str, int | None]] = {}
         aliases: dict[str, list[str]] | str
         try:
-            for name, rows in ((indices.MOVIES, db.films), (indices.GENRES, db.genres),
-                               (indices.PERSONS, db.persons)):  # fmt: skip
+            for name, rows in ((MOVIES, db.films), (GENRES, db.genres),
+                               (PERSONS, db.persons)):  # fmt: skip
                 alias = self._index.alias(name)
                 per_index[alias] = {"documents": await self._index.count(alias), "database": rows}
             aliases = await self._index.current()
@@ -262,14 +262,14 @@ class Synchronizer:
             written = 0
             touched: list[str] = []
             if films:
-                written += await self._sync(indices.MOVIES, films, session.films)
-                touched.append(self._index.alias(indices.MOVIES))
+                written += await self._sync(MOVIES, films, session.films)
+                touched.append(self._index.alias(MOVIES))
             if persons:
-                written += await self._sync(indices.PERSONS, persons, session.persons)
-                touched.append(self._index.alias(indices.PERSONS))
+                written += await self._sync(PERSONS, persons, session.persons)
+                touched.append(self._index.alias(PERSONS))
             if genres:
-                written += await self._sync(indices.GENRES, genres, session.genres)
-                touched.append(self._index.alias(indices.GENRES))
+                written += await self._sync(GENRES, genres, session.genres)
+                touched.append(self._index.alias(GENRES))
             if touched:
                 await self._index.refresh(touched)
             oldest = min(change.changed_at for change in changes)
@@ -374,7 +374,7 @@ class Synchronizer:
             "full rebuild done in %.1fs: %s (%.0f films/s); %d queued changes already covered",
             elapsed,
             counts,
-            counts.get(indices.MOVIES, 0) / elapsed if elapsed else 0.0,
+            counts.get(MOVIES, 0) / elapsed if elapsed else 0.0,
             replayed,
         )
         await self._index.drop(previous, self._opt.old_index_grace_seconds)
@@ -387,29 +387,29 @@ class Synchronizer:
         async with asyncio.TaskGroup() as group:
             films = group.create_task(
                 self._pipeline(
-                    generation[indices.MOVIES],
+                    generation[MOVIES],
                     _upserts(snapshot.stream_films(size)),
                     budget,
                 )
             )
             persons = group.create_task(
                 self._pipeline(
-                    generation[indices.PERSONS],
+                    generation[PERSONS],
                     _upserts(snapshot.stream_persons(size)),
                     budget,
                 )
             )
             genres = group.create_task(
                 self._pipeline(
-                    generation[indices.GENRES],
+                    generation[GENRES],
                     _upserts(snapshot.stream_genres(size)),
                     budget,
                 )
             )
         return {
-            indices.MOVIES: films.result(),
-            indices.PERSONS: persons.result(),
-            indices.GENRES: genres.result(),
+            MOVIES: films.result(),
+            PERSONS: persons.result(),
+            GENRES: genres.result(),
         }
 
     async def _pipeline(

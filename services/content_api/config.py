@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY
+
 
 class Settings(BaseSettings):
     """Every tunable of the gRPC server; names match the environment variables."""
@@ -27,8 +29,8 @@ class Settings(BaseSettings):
     # Payload bytes the in-process tier in front of Redis may hold; 0 turns it off.
     local_cache_max_bytes: int = Field(4 << 20, ge=0)
     cache_key_prefix: str = "content:v1"
-    cache_version_key: str = "content:catalog_version"
-    cache_channel: str = "content:catalog_changed"
+    cache_version_key: str = CACHE_VERSION_KEY
+    cache_channel: str = CACHE_CHANNEL
     cache_version_poll_seconds: float = Field(1.0, gt=0)
     cache_retry_after_seconds: float = Field(1.0, gt=0)
 

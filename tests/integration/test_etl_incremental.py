@@ -10,7 +10,8 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
-from movies_etl import bootstrap, indices
+import movies_index as indices
+from movies_etl import bootstrap
 from tests import etl_helpers as h
 from tests.support.procs import Proc
 

@@ -12,7 +12,8 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_bulk
 
-from movies_etl import indices
+import movies_index as indices
+from movies_etl.adapters.search import create_versioned_index, indices_behind_alias, swap_aliases
 
 G_ACTION = "11111111-0000-4000-8000-000000000001"
 G_DRAMA = "11111111-0000-4000-8000-000000000002"
@@ -157,13 +158,13 @@ async def load(es: AsyncElasticsearch, prefix: str) -> None:
     """(Re)creates the three aliases under `prefix` and indexes the catalogue."""
     for name in indices.INDEX_NAMES:
         alias = indices.alias_name(name, prefix)
-        old = await indices.indices_behind_alias(es, alias)
-        index = await indices.create_versioned_index(es, name, prefix)
+        old = await indices_behind_alias(es, alias)
+        index = await create_versioned_index(es, name, prefix)
         await async_bulk(
             es,
             ({"_index": index, "_id": d["id"], "_source": d} for d in DOCS[name]),
             refresh="wait_for",
         )
-        await indices.swap_aliases(es, {alias: index})
+        await swap_aliases(es, {alias: index})
         for o in old:
             await es.indices.delete(index=o)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
-from content_api.adapters.search import Doc, Hits
+from content_api.adapters.search import Hits
 from content_api.domain.errors import NotFoundError
 from content_api.domain.models import FilmSort, Page, PageLimits
 from content_api.service_layer.catalog import CatalogService
 from movies.v1 import film_service_pb2, person_service_pb2
+
+# The fakes hand back whatever a test stored, shaped or not.
+Doc = Any
 
 FILM_ID = "3d825f60-9fff-4dfe-b294-1a45fa1e115d"
 
@@ -25,27 +29,27 @@ class FakeSearch:
         self.calls += 1
         return self.films.get(film_id)
 
-    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits:
+    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits[Any]:
         self.calls += 1
         docs = list(self.films.values())
         return Hits(len(docs), docs[page.offset : page.offset + page.size])
 
-    async def search_films(self, query: str, page: Page) -> Hits:
+    async def search_films(self, query: str, page: Page) -> Hits[Any]:
         return Hits(0, [])
 
     async def get_genre(self, genre_id: str) -> Doc | None:
         return None
 
-    async def list_genres(self, page: Page) -> Hits:
+    async def list_genres(self, page: Page) -> Hits[Any]:
         return Hits(0, [])
 
     async def get_person(self, person_id: str) -> Doc | None:
         return self.persons.get(person_id)
 
-    async def search_persons(self, query: str, page: Page) -> Hits:
+    async def search_persons(self, query: str, page: Page) -> Hits[Any]:
         return Hits(0, [])
 
-    async def list_person_films(self, person_id: str, page: Page) -> Hits:
+    async def list_person_films(self, person_id: str, page: Page) -> Hits[Any]:
         return Hits(0, [])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import orjson
 
-from movies_etl import indices
+import movies_index as indices
 from movies_etl.documents import in_python_order, sort_key
 
 A = "00000000-0000-0000-0000-00000000000a"

@@ -21,7 +21,6 @@ from psycopg import AsyncConnection, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from movies_etl import indices
 from movies_etl.documents import (
     FILM_DOCUMENTS,
     GENRE_DOCUMENTS,
@@ -29,6 +28,7 @@ from movies_etl.documents import (
     Source,
     in_python_order,
 )
+from movies_index import GENRES, MOVIES, PERSONS
 
 logger = logging.getLogger(__name__)
 
@@ -230,15 +230,13 @@ class _Reader:
         self.conn = conn
 
     async def films(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(indices.MOVIES, FILM_DOCUMENTS + " where fw.id = any(%s)", ids)
+        return await self._documents(MOVIES, FILM_DOCUMENTS + " where fw.id = any(%s)", ids)
 
     async def persons(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(
-            indices.PERSONS, PERSON_DOCUMENTS + " where p.id = any(%s)", ids
-        )
+        return await self._documents(PERSONS, PERSON_DOCUMENTS + " where p.id = any(%s)", ids)
 
     async def genres(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(indices.GENRES, GENRE_DOCUMENTS + " where g.id = any(%s)", ids)
+        return await self._documents(GENRES, GENRE_DOCUMENTS + " where g.id = any(%s)", ids)
 
     async def _documents(
         self, index: str, query: LiteralString, ids: Iterable[UUID]
@@ -344,13 +342,13 @@ class Snapshot:
         self._exported = exported
 
     def stream_films(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(indices.MOVIES, FILM_DOCUMENTS, size)
+        return self._stream(MOVIES, FILM_DOCUMENTS, size)
 
     def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(indices.PERSONS, PERSON_DOCUMENTS, size)
+        return self._stream(PERSONS, PERSON_DOCUMENTS, size)
 
     def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(indices.GENRES, GENRE_DOCUMENTS, size)
+        return self._stream(GENRES, GENRE_DOCUMENTS, size)
 
     async def _stream(
         self, index: str, query: LiteralString, size: int

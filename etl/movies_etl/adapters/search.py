@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +14,14 @@ import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from elasticsearch.serializer import OrjsonSerializer
 
-from movies_etl import indices
+from movies_index import (
+    INDEX_NAMES,
+    INDEX_SETTINGS,
+    SPECS,
+    alias_name,
+    version_pattern,
+    versioned_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +71,58 @@ def _succeeded(op: str, item: Mapping[str, Any]) -> bool:
     return 200 <= status < 300 or (op == "delete" and item.get("result") == "not_found")
 
 
+# Two versions created within the same microsecond still get distinct names.
+_counter = itertools.count()
+
+
+def _new_version() -> str:
+    return f"{time.time_ns() // 1000}{next(_counter) % 1000:03d}"
+
+
+async def create_versioned_index(
+    es: AsyncElasticsearch,
+    name: str,
+    prefix: str,
+    extra_settings: Mapping[str, Any] | None = None,
+) -> str:
+    """Creates a new, empty concrete index for `name` and returns its name.
+
+    The alias is not touched: the caller fills the index and then swaps the alias.
+    `extra_settings` lets a bulk loader switch off refreshes while it fills the index.
+    """
+    index = versioned_name(name, prefix, _new_version())
+    settings = {**INDEX_SETTINGS, **(extra_settings or {})}
+    await es.indices.create(index=index, settings=settings, mappings=SPECS[name].mapping)
+    logger.info("created index %s", index)
+    return index
+
+
+async def indices_behind_alias(es: AsyncElasticsearch, alias: str) -> list[str]:
+    """The concrete indices an alias points to (empty when the alias does not exist)."""
+    try:
+        response = await es.indices.get_alias(name=alias)
+    except NotFoundError:
+        return []
+    return sorted(response.body)
+
+
+async def swap_aliases(es: AsyncElasticsearch, targets: Mapping[str, str]) -> dict[str, list[str]]:
+    """Points each alias at its new index in one atomic request; returns the old indices.
+
+    One `_aliases` call for all aliases means readers switch from the old
+    generation to the new one at the same instant, for every index at once.
+    """
+    actions: list[dict[str, Any]] = []
+    previous: dict[str, list[str]] = {}
+    for alias, index in targets.items():
+        previous[alias] = [old for old in await indices_behind_alias(es, alias) if old != index]
+        actions.extend({"remove": {"index": old, "alias": alias}} for old in previous[alias])
+        actions.append({"add": {"index": index, "alias": alias}})
+    await es.indices.update_aliases(actions=actions)
+    logger.info("aliases swapped: %s", dict(targets))
+    return previous
+
+
 def make_client(url: str, timeout: float) -> AsyncElasticsearch:
     """A client that does not retry on its own: tenacity does, with backoff and logs."""
     return AsyncElasticsearch(
@@ -81,7 +142,7 @@ class SearchIndex:
         self.prefix = prefix
 
     def alias(self, name: str) -> str:
-        return indices.alias_name(name, self.prefix)
+        return alias_name(name, self.prefix)
 
     async def write(
         self, index: str, actions: Iterable[Action], require_alias: bool = False
@@ -135,8 +196,8 @@ class SearchIndex:
     async def current(self) -> dict[str, list[str]]:
         """alias -> the concrete indices it points to (empty list when missing)."""
         return {
-            self.alias(name): await indices.indices_behind_alias(self.es, self.alias(name))
-            for name in indices.INDEX_NAMES
+            self.alias(name): await indices_behind_alias(self.es, self.alias(name))
+            for name in INDEX_NAMES
         }
 
     async def create_generation(self) -> dict[str, str]:
@@ -146,10 +207,10 @@ class SearchIndex:
         yet, and a generation interrupted by a crash is thrown away, never resumed.
         """
         return {
-            name: await indices.create_versioned_index(
+            name: await create_versioned_index(
                 self.es, name, self.prefix, extra_settings=_BULK_LOAD_SETTINGS
             )
-            for name in indices.INDEX_NAMES
+            for name in INDEX_NAMES
         }
 
     async def publish_generation(self, generation: Mapping[str, str]) -> list[str]:
@@ -159,7 +220,7 @@ class SearchIndex:
         """
         targets = ",".join(generation.values())
         await self._make_durable(targets)
-        previous = await indices.swap_aliases(
+        previous = await swap_aliases(
             self.es, {self.alias(name): index for name, index in generation.items()}
         )
         return [old for olds in previous.values() for old in olds]
@@ -197,10 +258,10 @@ class SearchIndex:
         """Generations no alias points to: left over by a rebuild that was interrupted."""
         live = {index for olds in (await self.current()).values() for index in olds}
         found: list[str] = []
-        for name in indices.INDEX_NAMES:
+        for name in INDEX_NAMES:
             try:
                 response = await self.es.indices.get(
-                    index=indices.version_pattern(name, self.prefix),
+                    index=version_pattern(name, self.prefix),
                     allow_no_indices=True,
                     expand_wildcards="open,closed",
                 )

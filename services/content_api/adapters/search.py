@@ -5,32 +5,42 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import elasticsearch
 from elasticsearch import AsyncElasticsearch
 
 from content_api.domain.errors import BackendUnavailableError
 from content_api.domain.models import FilmSort, Page
+from movies_index import (
+    GENRES,
+    MOVIES,
+    PERSONS,
+    FilmDocument,
+    FilmSummary,
+    GenreDocument,
+    PersonDocument,
+    Role,
+    alias_name,
+    fields,
+)
 
 log = logging.getLogger(__name__)
 
-Doc = dict[str, Any]
-
-_FILM_SUMMARY_FIELDS = ["id", "title", "imdb_rating"]
-_FILM_TITLE_FIELDS = ["title^3", "title.ru^3"]
-_FILM_TEXT_FIELDS = [*_FILM_TITLE_FIELDS, "description", "description.ru"]
-_PERSON_ROLE_FIELDS = ("actors.id", "writers.id", "directors.id")
+_FILM_SUMMARY_FIELDS = list(fields.FILM_SUMMARY)
+_FILM_TITLE_FIELDS = [f"{fields.TITLE}^3", f"{fields.TITLE_RU}^3"]
+_FILM_TEXT_FIELDS = [*_FILM_TITLE_FIELDS, fields.DESCRIPTION, fields.DESCRIPTION_RU]
+_PERSON_ROLE_FIELDS = tuple(fields.person_id(role) for role in Role)
 _SORTS: dict[FilmSort, list[dict[str, Any]]] = {
-    FilmSort.RATING_DESC: [{"imdb_rating": {"order": "desc", "missing": "_last"}}],
-    FilmSort.RATING_ASC: [{"imdb_rating": {"order": "asc", "missing": "_last"}}],
-    FilmSort.TITLE_ASC: [{"title.raw": "asc"}],
-    FilmSort.TITLE_DESC: [{"title.raw": "desc"}],
+    FilmSort.RATING_DESC: [{fields.RATING: {"order": "desc", "missing": "_last"}}],
+    FilmSort.RATING_ASC: [{fields.RATING: {"order": "asc", "missing": "_last"}}],
+    FilmSort.TITLE_ASC: [{fields.TITLE_SORT: "asc"}],
+    FilmSort.TITLE_DESC: [{fields.TITLE_SORT: "desc"}],
 }
 # Typo tolerance: one or two edits depending on word length, first letter kept.
 _FUZZY = {"fuzziness": "AUTO", "prefix_length": 1}
 # A stable tie-breaker so that pages never overlap or skip.
-_TIE_BREAK = {"id": "asc"}
+_TIE_BREAK = {fields.ID: "asc"}
 # Film search ranks by relevance alone. Equal scores keep the index's own order,
 # stable while the index does not change; a secondary sort key would stop
 # Elasticsearch from skipping documents that cannot reach the page (measured at
@@ -38,25 +48,30 @@ _TIE_BREAK = {"id": "asc"}
 _BY_SCORE = ["_score"]
 
 
+D = TypeVar("D")
+
+
 @dataclass(frozen=True, slots=True)
-class Hits:
+class Hits(Generic[D]):
     """One page of documents and the number of all matches."""
 
     total: int
-    docs: list[Doc]
+    docs: list[D]
 
 
 class SearchPort(Protocol):
     """What the service layer needs from the search engine."""
 
-    async def get_film(self, film_id: str) -> Doc | None: ...
-    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits: ...
-    async def search_films(self, query: str, page: Page) -> Hits: ...
-    async def get_genre(self, genre_id: str) -> Doc | None: ...
-    async def list_genres(self, page: Page) -> Hits: ...
-    async def get_person(self, person_id: str) -> Doc | None: ...
-    async def search_persons(self, query: str, page: Page) -> Hits: ...
-    async def list_person_films(self, person_id: str, page: Page) -> Hits: ...
+    async def get_film(self, film_id: str) -> FilmDocument | None: ...
+    async def list_films(
+        self, sort: FilmSort, genre_id: str | None, page: Page
+    ) -> Hits[FilmSummary]: ...
+    async def search_films(self, query: str, page: Page) -> Hits[FilmSummary]: ...
+    async def get_genre(self, genre_id: str) -> GenreDocument | None: ...
+    async def list_genres(self, page: Page) -> Hits[GenreDocument]: ...
+    async def get_person(self, person_id: str) -> PersonDocument | None: ...
+    async def search_persons(self, query: str, page: Page) -> Hits[PersonDocument]: ...
+    async def list_person_films(self, person_id: str, page: Page) -> Hits[FilmSummary]: ...
 
 
 class ElasticsearchSearch:
@@ -71,20 +86,24 @@ class ElasticsearchSearch:
     ) -> None:
         self._es = es
         self._count_up_to = count_matches_up_to
-        self._movies = f"{index_prefix}movies"
-        self._genres = f"{index_prefix}genres"
-        self._persons = f"{index_prefix}persons"
+        self._movies = alias_name(MOVIES, index_prefix)
+        self._genres = alias_name(GENRES, index_prefix)
+        self._persons = alias_name(PERSONS, index_prefix)
 
-    async def get_film(self, film_id: str) -> Doc | None:
-        return await self._get(self._movies, film_id)
+    async def get_film(self, film_id: str) -> FilmDocument | None:
+        return cast("FilmDocument | None", await self._get(self._movies, film_id))
 
-    async def list_films(self, sort: FilmSort, genre_id: str | None, page: Page) -> Hits:
-        query: dict[str, Any] = {"term": {"genres.id": genre_id}} if genre_id else {"match_all": {}}
+    async def list_films(
+        self, sort: FilmSort, genre_id: str | None, page: Page
+    ) -> Hits[FilmSummary]:
+        query: dict[str, Any] = (
+            {"term": {fields.GENRE_ID: genre_id}} if genre_id else {"match_all": {}}
+        )
         return await self._search(
             self._movies, query, page, [*_SORTS[sort], _TIE_BREAK], _FILM_SUMMARY_FIELDS
         )
 
-    async def search_films(self, query: str, page: Page) -> Hits:
+    async def search_films(self, query: str, page: Page) -> Hits[FilmSummary]:
         def match(fuzzy: bool) -> dict[str, Any]:
             # Typos are forgiven in titles only: fuzzy expansion of descriptions
             # costs most of the query and is where typos matter least.
@@ -100,30 +119,34 @@ class ElasticsearchSearch:
 
         return await self._text_search(self._movies, match, page, _BY_SCORE, _FILM_SUMMARY_FIELDS)
 
-    async def get_genre(self, genre_id: str) -> Doc | None:
-        return await self._get(self._genres, genre_id)
+    async def get_genre(self, genre_id: str) -> GenreDocument | None:
+        return cast("GenreDocument | None", await self._get(self._genres, genre_id))
 
-    async def list_genres(self, page: Page) -> Hits:
+    async def list_genres(self, page: Page) -> Hits[GenreDocument]:
         return await self._search(
-            self._genres, {"match_all": {}}, page, [{"name.raw": "asc"}, _TIE_BREAK], None
+            self._genres, {"match_all": {}}, page, [{fields.NAME_SORT: "asc"}, _TIE_BREAK], None
         )
 
-    async def get_person(self, person_id: str) -> Doc | None:
-        return await self._get(self._persons, person_id)
+    async def get_person(self, person_id: str) -> PersonDocument | None:
+        return cast("PersonDocument | None", await self._get(self._persons, person_id))
 
-    async def search_persons(self, query: str, page: Page) -> Hits:
+    async def search_persons(self, query: str, page: Page) -> Hits[PersonDocument]:
         def match(fuzzy: bool) -> dict[str, Any]:
             return {
                 "match": {
-                    "full_name": {"query": query, "operator": "and", **(_FUZZY if fuzzy else {})}
+                    fields.FULL_NAME: {
+                        "query": query,
+                        "operator": "and",
+                        **(_FUZZY if fuzzy else {}),
+                    }
                 }
             }
 
         return await self._text_search(
-            self._persons, match, page, ["_score", {"full_name.raw": "asc"}, _TIE_BREAK], None
+            self._persons, match, page, ["_score", {fields.FULL_NAME_SORT: "asc"}, _TIE_BREAK], None
         )
 
-    async def list_person_films(self, person_id: str, page: Page) -> Hits:
+    async def list_person_films(self, person_id: str, page: Page) -> Hits[FilmSummary]:
         query = {
             "bool": {
                 "should": [{"term": {field: person_id}} for field in _PERSON_ROLE_FIELDS],
@@ -145,7 +168,7 @@ class ElasticsearchSearch:
         page: Page,
         sort: list[Any],
         fields: list[str] | None,
-    ) -> Hits:
+    ) -> Hits[Any]:
         """Exact words first; typo-tolerant only when they match nothing.
 
         Fuzzy expansion over every field roughly halves what the node can
@@ -158,14 +181,14 @@ class ElasticsearchSearch:
             hits = await self._search(index, match(True), page, sort, fields, self._count_up_to)
         return hits
 
-    async def _get(self, index: str, doc_id: str) -> Doc | None:
+    async def _get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         try:
             resp = await self._es.get(index=index, id=doc_id)
         except elasticsearch.NotFoundError:
             return None
         except (elasticsearch.TransportError, elasticsearch.ApiError) as exc:
             raise _unavailable(exc) from exc
-        source: Doc = resp["_source"]
+        source: dict[str, Any] = resp["_source"]
         return source
 
     async def _search(
@@ -176,7 +199,7 @@ class ElasticsearchSearch:
         sort: list[Any],
         fields: list[str] | None,
         track_total_hits: bool | int = True,
-    ) -> Hits:
+    ) -> Hits[Any]:
         try:
             resp = await self._es.search(
                 index=index,

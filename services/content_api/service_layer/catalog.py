@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
 from content_api.adapters.cache import CachePort
-from content_api.adapters.search import Doc, Hits, SearchPort
+from content_api.adapters.search import Hits, SearchPort
 from content_api.domain.errors import NotFoundError
 from content_api.domain.models import FilmSort, Page, PageLimits, parse_query, parse_uuid
 from movies.v1 import common_pb2, film_service_pb2, genre_service_pb2, person_service_pb2
+from movies_index import ROLE_LISTS, FilmDocument, FilmSummary, GenreDocument, PersonDocument
 
-ROLE_FIELDS = (("actors", "actor"), ("writers", "writer"), ("directors", "director"))
+D = TypeVar("D")
 
 
 class CatalogService:
@@ -186,32 +187,32 @@ class CatalogService:
         return flight
 
 
-def found(doc: Doc | None, kind: str, ident: str) -> Doc:
+def found(doc: D | None, kind: str, ident: str) -> D:
     """The document, or NOT_FOUND naming what was looked for."""
     if doc is None:
         raise NotFoundError(f"{kind} {ident} not found", f"{kind.upper()}_NOT_FOUND")
     return doc
 
 
-def paging(hits: Hits, page: Page) -> dict[str, int]:
+def paging(hits: Hits[Any], page: Page) -> dict[str, int]:
     """The paging fields every list response carries."""
     return {"total": hits.total, "page_number": page.number, "page_size": page.size}
 
 
-def summaries(hits: Hits) -> list[common_pb2.FilmSummary]:
+def summaries(hits: Hits[FilmSummary]) -> list[common_pb2.FilmSummary]:
     return [
         common_pb2.FilmSummary(uuid=d["id"], title=d["title"], imdb_rating=d.get("imdb_rating"))
         for d in hits.docs
     ]
 
 
-def film_from_doc(doc: Doc) -> film_service_pb2.Film:
+def film_from_doc(doc: FilmDocument) -> film_service_pb2.Film:
     people = {
         field: [
             film_service_pb2.FilmPerson(uuid=p["id"], full_name=p["full_name"])
             for p in doc.get(field) or []
         ]
-        for field, _ in ROLE_FIELDS
+        for field in ROLE_LISTS.values()
     }
     return film_service_pb2.Film(
         uuid=doc["id"],
@@ -226,13 +227,13 @@ def film_from_doc(doc: Doc) -> film_service_pb2.Film:
     )
 
 
-def genre_from_doc(doc: Doc) -> genre_service_pb2.Genre:
+def genre_from_doc(doc: GenreDocument) -> genre_service_pb2.Genre:
     return genre_service_pb2.Genre(
         uuid=doc["id"], name=doc["name"], film_count=int(doc.get("film_count") or 0)
     )
 
 
-def person_from_doc(doc: Doc) -> person_service_pb2.Person:
+def person_from_doc(doc: PersonDocument) -> person_service_pb2.Person:
     return person_service_pb2.Person(
         uuid=doc["id"],
         full_name=doc["full_name"],

@@ -1,0 +1,59 @@
+"""The read model's contract: what the ETL writes into Elasticsearch and the content API reads.
+
+Both sides import the names from here (indices and aliases, the field paths queries
+sort and filter on, role names, document shapes, the cache signal), so neither can
+rename something the other still relies on. Nothing here talks to a server.
+"""
+
+from movies_index.cache import CACHE_CHANNEL, CACHE_VERSION_KEY
+from movies_index.documents import (
+    ROLE_LISTS,
+    FilmDocument,
+    FilmSummary,
+    GenreDocument,
+    GenreRef,
+    PersonDocument,
+    PersonFilm,
+    PersonRef,
+    Role,
+    RoleList,
+)
+from movies_index.indices import (
+    GENRES,
+    INDEX_NAMES,
+    INDEX_SETTINGS,
+    INDICES,
+    MOVIES,
+    PERSONS,
+    SPECS,
+    IndexSpec,
+    alias_name,
+    version_pattern,
+    versioned_name,
+)
+
+__all__ = [
+    "CACHE_CHANNEL",
+    "CACHE_VERSION_KEY",
+    "GENRES",
+    "INDEX_NAMES",
+    "INDEX_SETTINGS",
+    "INDICES",
+    "MOVIES",
+    "PERSONS",
+    "ROLE_LISTS",
+    "SPECS",
+    "FilmDocument",
+    "FilmSummary",
+    "GenreDocument",
+    "GenreRef",
+    "IndexSpec",
+    "PersonDocument",
+    "PersonFilm",
+    "PersonRef",
+    "Role",
+    "RoleList",
+    "alias_name",
+    "version_pattern",
+    "versioned_name",
+]
