@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,47 +100,65 @@ def max_age(films: int, seconds: float, rounds: int) -> str:
     )
 
 
-_FILE_STORE = re.compile(
-    r'"@type": type\.googleapis\.com/envoy\.extensions\.http\.cache\.file_system_http_cache'
-    r"\.v3\.FileSystemHttpCacheConfig\n(?:\s+(?:manager_config|thread_pool|thread_count|cache_path"
-    r"|max_cache_size_bytes|#).*\n)*"
-)
+EdgeConfig = dict[str, Any]
+FILE_STORE = "type.googleapis.com/envoy.extensions.http.cache.file_system_http_cache.v3.FileSystemHttpCacheConfig"
 
 
-def _threads(n: int) -> Callable[[str], str]:
-    return lambda text: text.replace("thread_count: 1", f"thread_count: {n}")
+def _mappings(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping of a rendered Envoy config, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _mappings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _mappings(item)
 
 
-def _in_memory(text: str) -> str:
-    """The simple in-memory store: unbounded, what the edge used before the file store."""
-    store = (
-        '"@type": type.googleapis.com/envoy.extensions.http.cache.simple_http_cache.v3'
-        ".SimpleHttpCacheConfig\n"
-    )
-    patched, count = _FILE_STORE.subn(store, text)
-    if count != 1:
+def _file_store(config: EdgeConfig) -> dict[str, Any]:
+    stores = [m for m in _mappings(config) if m.get("@type") == FILE_STORE]
+    if len(stores) != 1:
         raise SystemExit("the edge config no longer has the file-system store this expects")
-    return patched
+    return stores[0]
 
 
-def _cache_v2(text: str) -> str:
-    """cache_v2 with its own file-system store: coalesces concurrent misses of one URL."""
-    return (
-        text.replace("envoy.filters.http.cache\n", "envoy.filters.http.cache_v2\n")
-        .replace("envoy.filters.http.cache:", "envoy.filters.http.cache_v2:")
-        .replace("filters.http.cache.v3.CacheConfig", "filters.http.cache_v2.v3.CacheV2Config")
-        .replace(
-            "http.cache.file_system_http_cache.v3.FileSystemHttpCacheConfig",
-            "http.cache_v2.file_system_http_cache.v3.FileSystemHttpCacheV2Config",
-        )
+def _threads(n: int) -> Callable[[EdgeConfig], None]:
+    def patch(config: EdgeConfig) -> None:
+        _file_store(config)["manager_config"]["thread_pool"]["thread_count"] = n
+
+    return patch
+
+
+def _in_memory(config: EdgeConfig) -> None:
+    """The simple in-memory store: unbounded, what the edge used before the file store."""
+    store = _file_store(config)
+    store.clear()
+    store["@type"] = (
+        "type.googleapis.com/envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig"
     )
+
+
+def _cache_v2(config: EdgeConfig) -> None:
+    """cache_v2 with its own file-system store: coalesces concurrent misses of one URL."""
+    renames = {
+        "type.googleapis.com/envoy.extensions.filters.http.cache.v3.CacheConfig": "type.googleapis.com/envoy.extensions.filters.http.cache_v2.v3.CacheV2Config",
+        FILE_STORE: "type.googleapis.com/envoy.extensions.http.cache_v2.file_system_http_cache.v3.FileSystemHttpCacheV2Config",
+    }
+    _file_store(config)
+    for mapping in list(_mappings(config)):
+        if mapping.get("name") == "envoy.filters.http.cache":
+            mapping["name"] = "envoy.filters.http.cache_v2"
+        if "envoy.filters.http.cache" in mapping:  # per-route config, keyed by filter name
+            mapping["envoy.filters.http.cache_v2"] = mapping.pop("envoy.filters.http.cache")
+        if mapping.get("@type") in renames:
+            mapping["@type"] = renames[mapping["@type"]]
 
 
 def edge_store(films: int, seconds: float, rounds: int) -> str:
     """Warm film detail through the edge at c=64 with each cache store, beside FastAPI."""
     cat = Catalogue(films)
     cat.ensure_indexed()
-    variants: dict[str, Callable[[str], str] | None] = {
+    variants: dict[str, Callable[[EdgeConfig], None] | None] = {
         "file system, 1 thread (as configured)": None,
         "file system, 2 threads": _threads(2),
         "in memory (unbounded)": _in_memory,

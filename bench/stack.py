@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import psycopg
 import redis
+import yaml
 
 from bench.common import (
     ES_URL,
@@ -243,10 +245,10 @@ class BenchApi:
         self,
         catalogue: Catalogue,
         extra_env: dict[str, str] | None = None,
-        edge_patch: Callable[[str], str] | None = None,
+        edge_patch: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """`extra_env` goes to the content API and to `envoy/render.py` alike;
-        `edge_patch` rewrites the rendered Envoy config (experiments only)."""
+        `edge_patch` changes the rendered Envoy config, as data (experiments only)."""
         self.catalogue = catalogue
         self.extra_env = extra_env or {}
         self.edge_patch = edge_patch
@@ -300,7 +302,9 @@ class BenchApi:
             check=True,
         )
         if self.edge_patch is not None:
-            cfg.write_text(self.edge_patch(cfg.read_text()))
+            config = yaml.safe_load(cfg.read_text())
+            self.edge_patch(config)
+            cfg.write_text(yaml.safe_dump(config, sort_keys=False))
         self.envoy = Proc(
             f"envoy-{self.catalogue.label}",
             [

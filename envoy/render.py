@@ -1,77 +1,127 @@
 """Renders envoy.yaml.tmpl from environment variables (one template for the
-native stack and for compose, so the two edges cannot drift apart)."""
+native stack, the tests, the bench and compose, so the edges cannot drift apart).
+
+The template is YAML data, not text to paste into: it is loaded, each "${NAME}"
+value is replaced by a typed value (a list placeholder inside a list is spliced
+in), and the result is dumped. The transcoder's services come from the
+descriptor set it loads, so the list cannot disagree with protos/.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
 import string
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import yaml
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "envoy.yaml.tmpl"
 
-DEFAULTS = {
-    "ENVOY_ADMIN_PORT": "9901",
-    "ENVOY_PORT": "8080",
-    "ENVOY_TRANSCODER_PORT": "8090",
-    "ENVOY_LISTEN_ADDRESS": "127.0.0.1",
-    "ENVOY_ROUTE_TIMEOUT": "5s",
-    "ENVOY_CACHE_MAX_AGE": "1",
+
+class EdgeSettings(BaseSettings):
+    """The edge's variables (README, configuration table)."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=True)
+
+    envoy_admin_port: int = Field(9901, ge=1, le=65535)
+    envoy_port: int = Field(8080, ge=1, le=65535)
+    envoy_transcoder_port: int = Field(8090, ge=1, le=65535)
+    envoy_listen_address: str = "127.0.0.1"
+    envoy_route_timeout: str = "5s"
+    envoy_cache_max_age: int = Field(1, ge=0)
     # Envoy does not create the cache folder; render() does. One folder per edge.
-    "ENVOY_CACHE_DIR": "",
-    "ENVOY_CACHE_MAX_BYTES": str(64 << 20),
-    "ENVOY_ACCESS_LOG_MIN_STATUS": "400",
-    # Comma-separated host:port list of gRPC servers.
-    "GRPC_UPSTREAMS": "127.0.0.1:" + os.environ.get("GRPC_PORT", "50051"),
-    "DOCS_DIR": "",
+    envoy_cache_dir: str = ""
+    envoy_cache_max_bytes: int = Field(64 << 20, ge=1)
+    envoy_access_log_min_status: int = Field(400, ge=100, le=599)
+    grpc_port: int = Field(50051, ge=1, le=65535)
+    # Comma-separated host:port list of gRPC servers; default: 127.0.0.1:GRPC_PORT.
+    grpc_upstreams: str = ""
+    docs_dir: str = ""
+
+    def cache_dir(self) -> Path:
+        if self.envoy_cache_dir:
+            return Path(self.envoy_cache_dir)
+        return Path(tempfile.gettempdir()) / f"movies-edge-cache-{self.envoy_port}"
+
+    def upstreams(self) -> list[tuple[str, int]]:
+        items = self.grpc_upstreams or f"127.0.0.1:{self.grpc_port}"
+        pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
+        return [(host, int(port)) for host, port in pairs]
+
+
+def http_services(descriptor: Path) -> list[str]:
+    """Every service of the descriptor set whose methods carry google.api.http rules."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes()).file
+    services = [
+        f"{file.package}.{service.name}"
+        for file in files
+        for service in file.service
+        if any(method.options.HasExtension(annotations_pb2.http) for method in service.method)
+    ]
+    if not services:
+        raise SystemExit(f"{descriptor}: no service with google.api.http rules")
+    return services
+
+
+def endpoints(upstreams: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [
+        {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+        for host, port in upstreams
+    ]
+
+
+DOC_TYPES = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".js": "application/javascript",
+    ".css": "text/css",
+    ".png": "image/png",
 }
 
 
-def endpoints(upstreams: str) -> str:
-    lines = []
-    for item in upstreams.split(","):
-        host, port = item.strip().rsplit(":", 1)
-        lines.append(
-            "              - endpoint: { address: { socket_address: "
-            f"{{ address: {host}, port_value: {port} }} }} }}"
-        )
-    return "\n".join(lines)
+def doc_url(path: Path) -> str:
+    if path.name == "index.html":
+        return "/api/docs"
+    if path.name == "openapi.json":
+        return "/api/openapi.json"
+    return f"/api/docs/{path.name}"
 
 
-def doc_routes(docs_dir: str) -> str:
+def doc_routes(docs_dir: str) -> list[dict[str, Any]]:
     """Serves the OpenAPI document and Swagger UI straight from Envoy, when built."""
     if not docs_dir or not Path(docs_dir).is_dir():
-        return ""
-    types = {
-        ".json": "application/json",
-        ".html": "text/html; charset=utf-8",
-        ".js": "application/javascript",
-        ".css": "text/css",
-        ".png": "image/png",
-    }
-    routes = []
-    for path in sorted(Path(docs_dir).iterdir()):
-        url = (
-            "/api/docs"
-            if path.name == "index.html"
-            else ("/api/openapi.json" if path.name == "openapi.json" else f"/api/docs/{path.name}")
-        )
-        routes.append(
-            f"""                        - match: {{ path: "{url}" }}
-                          direct_response:
-                            status: 200
-                            body: {{ filename: "{path.resolve()}" }}
-                          response_headers_to_add:
-                            - header: {{ key: content-type, value: "{types.get(path.suffix, "application/octet-stream")}" }}
-                              append_action: OVERWRITE_IF_EXISTS_OR_ADD
-                          # The cache filter would fetch upstream itself and miss the direct response.
-                          typed_per_filter_config:
-                            envoy.filters.http.cache:
-                              "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
-                              disabled: true"""
-        )
-    return "\n".join(routes)
+        return []
+    return [
+        {
+            "match": {"path": doc_url(path)},
+            "direct_response": {"status": 200, "body": {"filename": str(path.resolve())}},
+            "response_headers_to_add": [
+                {
+                    "header": {
+                        "key": "content-type",
+                        "value": DOC_TYPES.get(path.suffix, "application/octet-stream"),
+                    },
+                    "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                }
+            ],
+            # The cache filter would fetch upstream itself and miss the direct response.
+            "typed_per_filter_config": {
+                "envoy.filters.http.cache": {
+                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                    "disabled": True,
+                }
+            },
+        }
+        for path in sorted(Path(docs_dir).iterdir())
+    ]
 
 
 # HTTP status of a local reply -> the gRPC code the transcoder would have used.
@@ -89,38 +139,80 @@ LOCAL_REPLY_CODES = {
 }
 
 
-def local_reply() -> str:
+def local_reply() -> dict[str, Any]:
     """Replies Envoy makes itself (a query parameter the transcoder cannot parse,
     no route, no upstream, timeouts) get the same JSON shape as the API's own
     errors, with the matching gRPC code."""
-    return "                local_reply_config:\n                  mappers:\n" + "\n".join(
-        f"""                    - filter:
-                        status_code_filter:
-                          comparison: {{ op: EQ, value: {{ default_value: {status}, runtime_key: local_reply.s{status} }} }}
-                      body_format_override:
-                        json_format: {{ code: {code}, message: "%LOCAL_REPLY_BODY%", details: [] }}
-                        content_type: application/json"""
-        for status, code in LOCAL_REPLY_CODES.items()
-    )
+    return {
+        "mappers": [
+            {
+                "filter": {
+                    "status_code_filter": {
+                        "comparison": {
+                            "op": "EQ",
+                            "value": {
+                                "default_value": status,
+                                "runtime_key": f"local_reply.s{status}",
+                            },
+                        }
+                    }
+                },
+                "body_format_override": {
+                    "json_format": {"code": code, "message": "%LOCAL_REPLY_BODY%", "details": []},
+                    "content_type": "application/json",
+                },
+            }
+            for status, code in LOCAL_REPLY_CODES.items()
+        ]
+    }
+
+
+def fill(node: Any, values: Mapping[str, Any]) -> Any:
+    """Replaces "${NAME}" values throughout the tree; unknown names fail."""
+    if isinstance(node, dict):
+        return {key: fill(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        out: list[Any] = []
+        for item in node:
+            filled = fill(item, values)
+            if isinstance(item, str) and isinstance(filled, list):
+                out.extend(filled)
+            else:
+                out.append(filled)
+        return out
+    if isinstance(node, str):
+        template = string.Template(node)
+        names = template.get_identifiers()
+        if len(names) == 1 and node == f"${{{names[0]}}}":
+            return values[names[0]]
+        return template.substitute(values)
+    return node
+
+
+def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
+    cache_dir = settings.cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    values = {key.upper(): value for key, value in settings.model_dump().items()}
+    values |= {
+        "ENVOY_CACHE_DIR": str(cache_dir),
+        "DESCRIPTOR": str(descriptor),
+        "GRPC_SERVICES": http_services(descriptor),
+        "GRPC_ENDPOINTS": endpoints(settings.upstreams()),
+        "DOC_ROUTES": doc_routes(settings.docs_dir),
+        "LOCAL_REPLY": local_reply(),
+    }
+    config: dict[str, Any] = fill(yaml.safe_load(TEMPLATE.read_text()), values)
+    return config
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--descriptor", required=True)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--descriptor", required=True, type=Path, help="the descriptor set")
+    parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    values = {k: os.environ.get(k, v) for k, v in DEFAULTS.items()}
-    values["DESCRIPTOR"] = args.descriptor
-    if not values["ENVOY_CACHE_DIR"]:
-        values["ENVOY_CACHE_DIR"] = str(
-            Path(tempfile.gettempdir()) / f"movies-edge-cache-{values['ENVOY_PORT']}"
-        )
-    Path(values["ENVOY_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
-    values["GRPC_ENDPOINTS"] = endpoints(values["GRPC_UPSTREAMS"])
-    values["DOC_ROUTES"] = doc_routes(values["DOCS_DIR"])
-    values["LOCAL_REPLY"] = local_reply()
-    text = string.Template((HERE / "envoy.yaml.tmpl").read_text()).substitute(values)
-    Path(args.out).write_text(text)
+    config = render(EdgeSettings(), args.descriptor)
+    header = f"# Rendered by envoy/render.py from {TEMPLATE.name}: edit that, not this.\n"
+    args.out.write_text(header + yaml.safe_dump(config, sort_keys=False, width=1 << 16))
 
 
 if __name__ == "__main__":
