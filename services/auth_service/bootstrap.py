@@ -1,0 +1,153 @@
+"""Wires adapters into the service layer in one place (clients built at start-up)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from auth_service.adapters import crypto
+from auth_service.adapters.migrate import migrate
+from auth_service.adapters.passwords import PasswordHasher
+from auth_service.adapters.postgres import PostgresStore
+from auth_service.adapters.throttle import LoginThrottle
+from auth_service.config import Settings
+from auth_service.service_layer.accounts import AccountService, PageLimits
+from auth_service.service_layer.keys import KeyRing, TokenIssuer
+from auth_service.service_layer.roles import RoleAdmin
+from movies_auth import DenyList, JwksCache, TokenVerifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything a running server (or a CLI command) holds; closed together."""
+
+    settings: Settings
+    store: PostgresStore
+    keys: KeyRing
+    accounts: AccountService
+    roles: RoleAdmin
+    verifier: TokenVerifier
+    redis: aioredis.Redis
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+async def _every(seconds: float, what: str, job: Callable[[], Awaitable[Any]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic job failed", extra={"job": what})
+
+
+@asynccontextmanager
+async def build_app(settings: Settings, background: bool = True) -> AsyncIterator[App]:
+    """Opens PostgreSQL (migrating it), Redis and the key ring. With
+    `background`, keeps keys and login-history partitions up to date."""
+    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
+        settings.auth_postgres_dsn,
+        min_size=1,
+        max_size=settings.auth_postgres_pool_size,
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    await pool.open(wait=True, timeout=30)
+    redis_client = aioredis.Redis.from_url(
+        settings.auth_redis_url,
+        socket_timeout=settings.auth_redis_timeout_seconds,
+        socket_connect_timeout=settings.auth_redis_timeout_seconds,
+        health_check_interval=30,
+    )
+    app: App | None = None
+    try:
+        async with pool.connection() as conn:
+            applied = await migrate(conn, settings.auth_migrations_dir)
+        log.info("schema up to date", extra={"applied": applied})
+        store = PostgresStore(pool)
+        keys = KeyRing(
+            store,
+            crypto.decode_kek(settings.auth_key_encryption_key.get_secret_value()),
+            settings.access_token_ttl_seconds,
+            settings.auth_leeway_seconds,
+        )
+        await keys.ensure()
+        await _ensure_partitions(store, settings)
+        denylist = DenyList(redis_client)
+        issuer = TokenIssuer(
+            keys, settings.auth_issuer, settings.auth_audience, settings.access_token_ttl_seconds
+        )
+
+        async def local_jwks() -> Mapping[str, Any]:
+            return keys.jwks()
+
+        verifier = TokenVerifier(
+            JwksCache(local_jwks, settings.auth_key_reload_seconds, min_refetch_seconds=0.5),
+            denylist,
+            settings.auth_issuer,
+            settings.auth_audience,
+            settings.auth_leeway_seconds,
+        )
+        accounts = AccountService(
+            store,
+            PasswordHasher(
+                settings.argon2_time_cost,
+                settings.argon2_memory_cost_kib,
+                settings.argon2_parallelism,
+            ),
+            LoginThrottle(
+                redis_client,
+                settings.login_failure_threshold,
+                settings.login_throttle_base_seconds,
+                settings.login_throttle_max_seconds,
+                settings.login_failure_window_seconds,
+            ),
+            denylist,
+            issuer,
+            settings.refresh_token_ttl_seconds,
+            settings.auth_leeway_seconds,
+            PageLimits(
+                settings.login_history_default_page_size, settings.login_history_max_page_size
+            ),
+        )
+        app = App(settings, store, keys, accounts, RoleAdmin(store), verifier, redis_client)
+        if background:
+            app.tasks = [
+                asyncio.create_task(
+                    _every(settings.auth_key_reload_seconds, "reload keys", keys.reload)
+                ),
+                asyncio.create_task(
+                    _every(
+                        settings.login_history_maintenance_seconds,
+                        "login-history partitions",
+                        lambda: _ensure_partitions(store, settings),
+                    )
+                ),
+            ]
+        yield app
+    finally:
+        for task in app.tasks if app else ():
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await redis_client.aclose()
+        await pool.close()
+
+
+async def _ensure_partitions(store: PostgresStore, settings: Settings) -> None:
+    created = await store.ensure_history_partitions(
+        datetime.now(UTC), settings.login_history_months_ahead
+    )
+    if created:
+        log.info("login-history partitions created", extra={"partitions": created})

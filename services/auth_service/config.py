@@ -1,0 +1,69 @@
+"""Settings of the auth service, read once from environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the auth service; names match the environment variables
+    (prefixed `AUTH_` where a bare name would collide with another process's)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    auth_grpc_host: str = "127.0.0.1"
+    auth_grpc_port: int = Field(50052, ge=1, le=65535)
+    auth_grpc_max_concurrent_rpcs: int = Field(1000, ge=1)
+
+    auth_postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/auth"
+    auth_postgres_pool_size: int = Field(8, ge=1)
+    auth_migrations_dir: Path = _MIGRATIONS
+
+    auth_redis_url: str = "redis://127.0.0.1:6379/0"
+    auth_redis_timeout_seconds: float = Field(0.5, gt=0)
+
+    auth_issuer: str = "movies-auth"
+    auth_audience: str = "movies"
+    access_token_ttl_seconds: int = Field(300, ge=1)
+    # A session lives while it is used: each refresh pushes its end this far out.
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=60)
+    # Clock skew tolerated when verifying, and added to deny-list lifetimes.
+    auth_leeway_seconds: int = Field(5, ge=0)
+    # 32 random bytes, base64url: encrypts the private signing keys at rest in
+    # PostgreSQL. Required, no default: a key in the repository protects nothing.
+    auth_key_encryption_key: SecretStr
+    # How soon a `auth keys rotate` by another process reaches this server.
+    auth_key_reload_seconds: float = Field(5.0, gt=0)
+
+    # argon2id, RFC 9106's second recommended profile (t=3, 64 MiB, p=4).
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_cost_kib: int = Field(64 * 1024, ge=8)
+    argon2_parallelism: int = Field(4, ge=1)
+
+    # Per-account throttling: after this many failures in a row, each further
+    # attempt waits base * 2^(failures - threshold) seconds, capped.
+    login_failure_threshold: int = Field(5, ge=1)
+    login_throttle_base_seconds: float = Field(1.0, gt=0)
+    login_throttle_max_seconds: float = Field(900.0, gt=0)
+    # Failures older than this are forgotten.
+    login_failure_window_seconds: int = Field(3600, ge=1)
+
+    # Login-history partitions exist this many months ahead; checked daily.
+    login_history_months_ahead: int = Field(3, ge=1)
+    login_history_maintenance_seconds: float = Field(24 * 3600, gt=0)
+    login_history_default_page_size: int = Field(20, ge=1)
+    login_history_max_page_size: int = Field(100, ge=1)
+
+    # Behind Envoy the client address is the first x-forwarded-for entry; a
+    # server reachable directly by clients should not trust it.
+    auth_trust_forwarded_for: bool = True
+
+    request_deadline_seconds: float = Field(5.0, gt=0)
+    shutdown_grace_seconds: float = Field(5.0, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True

@@ -1,0 +1,58 @@
+"""Runs the auth gRPC server: uvloop, graceful shutdown on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+import uvloop
+
+from auth_service.bootstrap import build_app
+from auth_service.config import Settings
+from auth_service.entrypoints.grpc_server import (
+    access_policy,
+    add_health_and_reflection,
+    generic_handlers,
+    set_serving,
+)
+from movies_auth import AuthInterceptor
+from movies_logging import configure
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings) -> None:
+    """Serves until SIGTERM; then reports NOT_SERVING and lets in-flight calls finish."""
+    async with build_app(settings) as app:
+        server = grpc.aio.server(
+            interceptors=[AuthInterceptor(app.verifier, access_policy())],
+            maximum_concurrent_rpcs=settings.auth_grpc_max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 16)],
+        )
+        server.add_generic_rpc_handlers(generic_handlers(app))
+        health = add_health_and_reflection(server)
+        address = f"{settings.auth_grpc_host}:{settings.auth_grpc_port}"
+        server.add_insecure_port(address)
+        await server.start()
+        await set_serving(health, True)
+        log.info("serving", extra={"address": address})
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
+        await set_serving(health, False)
+        await server.stop(settings.shutdown_grace_seconds)
+
+
+def main() -> None:
+    settings = Settings()
+    configure(settings.log_level, settings.log_json)
+    uvloop.run(serve(settings))
+
+
+if __name__ == "__main__":
+    main()
