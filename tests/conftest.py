@@ -80,8 +80,8 @@ def es_proxy() -> Iterator[TcpProxy]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def loaded_catalog(es: AsyncElasticsearch) -> None:
-    await catalog.load(es, TEST_PREFIX)
+async def loaded_catalog() -> None:
+    await catalog.load(ES_URL, TEST_PREFIX)
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,36 @@
-"""A small hand-made catalogue the API tests index themselves.
+"""A small hand-made catalogue the API tests index themselves, through the ETL.
 
 Small enough to know every answer by heart, shaped to hit the edge cases: a
 film without rating or description, a Russian title and plot, a person in
 several roles, a genre with no films, titles that differ only in case.
+
+The rows go into a throwaway PostgreSQL database (`movies_test_api`, migrated by
+the ETL's own migrations) and the ETL's full rebuild renders and indexes them:
+the API is tested on exactly the documents the ETL writes, not on a copy.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Final, NamedTuple
+from uuid import UUID
 
-from elasticsearch import AsyncElasticsearch
-from elasticsearch.helpers import async_bulk
+from psycopg import AsyncConnection, sql
 
-import movies_index as indices
-from movies_etl.adapters.search import create_versioned_index, indices_behind_alias, swap_aliases
+from movies_etl import bootstrap, migrate, schema
+from movies_etl.adapters.postgres import connect
+from movies_etl.adapters.writer import insert_rows
+from movies_etl.config import Settings
+from movies_index import Role
+
+PG_PORT: Final = int(os.environ.get("PG_PORT", "5432"))
+DATABASE: Final = "movies_test_api"
+ADMIN_DSN: Final = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+DSN: Final = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{DATABASE}"
+# Nothing listens there: the rebuild's cache signal fails (logged), the API tests
+# bump their own Redis's version themselves.
+NO_REDIS: Final = "redis://127.0.0.1:1/0"
+FILM_TYPE: Final = "movie"
 
 G_ACTION = "11111111-0000-4000-8000-000000000001"
 G_DRAMA = "11111111-0000-4000-8000-000000000002"
@@ -49,122 +66,109 @@ PERSON_NAMES = {
 }
 
 
-def _people(*ids: str) -> list[dict[str, str]]:
-    return sorted(
-        ({"id": i, "full_name": PERSON_NAMES[i]} for i in ids), key=lambda p: p["full_name"]
-    )
+class Film(NamedTuple):
+    """A film's row and its links, as an editor would enter them."""
+
+    id: str
+    title: str
+    rating: float | None
+    description: str | None
+    genres: tuple[str, ...]
+    actors: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+    directors: tuple[str, ...] = ()
+
+    def people(self) -> tuple[tuple[Role, tuple[str, ...]], ...]:
+        return (
+            (Role.ACTOR, self.actors),
+            (Role.WRITER, self.writers),
+            (Role.DIRECTOR, self.directors),
+        )
 
 
-def _genres(*ids: str) -> list[dict[str, str]]:
-    return sorted(({"id": i, "name": GENRE_NAMES[i]} for i in ids), key=lambda g: g["name"])
-
-
-def _film(
-    fid: str,
-    title: str,
-    rating: float | None,
-    description: str | None,
-    genres: list[str],
-    actors: tuple[str, ...] = (),
-    writers: tuple[str, ...] = (),
-    directors: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    return {
-        "id": fid,
-        "title": title,
-        "imdb_rating": rating,
-        "description": description,
-        "type": "movie",
-        "creation_date": None,
-        "genres": _genres(*genres),
-        "actors": _people(*actors),
-        "writers": _people(*writers),
-        "directors": _people(*directors),
-    }
-
-
-FILMS = [
-    _film(
+FILMS: Final = (
+    Film(
         F_NEW_HOPE,
         "Star Wars: Episode IV - A New Hope",
         8.6,
         "Luke Skywalker joins forces with a Jedi Knight to rescue a princess.",
-        [G_ACTION, G_SCIFI],
+        (G_ACTION, G_SCIFI),
         (P_HAMILL, P_FORD),
         (P_LUCAS,),
         (P_LUCAS,),
     ),
-    _film(
+    Film(
         F_EMPIRE,
         "Star Wars: Episode V - The Empire Strikes Back",
         8.7,
         "The rebels are brutally overpowered by the Empire on the ice planet Hoth.",
-        [G_ACTION, G_SCIFI],
+        (G_ACTION, G_SCIFI),
         (P_HAMILL, P_FORD),
         (P_LUCAS,),
     ),
-    _film(
+    Film(
         F_SOLARIS,
         "Солярис",
         8.0,
         "Психолог отправляется на космическую станцию над океаном планеты.",
-        [G_DRAMA, G_SCIFI],
+        (G_DRAMA, G_SCIFI),
         directors=(P_TARKOVSKY,),
     ),
-    _film(F_UNRATED, "The Unrated Film", None, None, [G_DRAMA]),
-    _film(F_QUIET, "a quiet drama", 5.0, "Nothing happens, beautifully.", [G_DRAMA]),
-    _film(
-        F_COMEDY, "Zany Stars", 6.1, "Stand-up comedians in space.", [G_COMEDY], actors=(P_FORD,)
-    ),
-]
+    Film(F_UNRATED, "The Unrated Film", None, None, (G_DRAMA,)),
+    Film(F_QUIET, "a quiet drama", 5.0, "Nothing happens, beautifully.", (G_DRAMA,)),
+    Film(F_COMEDY, "Zany Stars", 6.1, "Stand-up comedians in space.", (G_COMEDY,), (P_FORD,)),
+)
 
 
-def _genre_docs() -> list[dict[str, Any]]:
-    counts = {
-        gid: sum(any(g["id"] == gid for g in f["genres"]) for f in FILMS) for gid in GENRE_NAMES
-    }
-    return [
-        {"id": gid, "name": name, "description": None, "film_count": counts[gid]}
-        for gid, name in GENRE_NAMES.items()
+def etl_settings(es_url: str, prefix: str) -> Settings:
+    """An in-process ETL that reads the test database and writes under `prefix`."""
+    return Settings(
+        postgres_dsn=DSN,
+        elasticsearch_url=es_url,
+        es_index_prefix=prefix,
+        es_old_index_grace_seconds=0,
+        redis_url=NO_REDIS,
+        etl_retry_give_up_seconds=30,
+    )
+
+
+async def load(es_url: str, prefix: str) -> None:
+    """Recreates the test database with the catalogue and rebuilds the aliases under
+    `prefix` from it, as `etl reindex` would."""
+    settings = etl_settings(es_url, prefix)
+    async with await AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+        await admin.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+            (DATABASE,),
+        )
+        await admin.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(DATABASE)))
+        await admin.execute(
+            sql.SQL("create database {} owner movies").format(sql.Identifier(DATABASE))
+        )
+    conn = await connect(DSN, settings.postgres_connect_timeout_seconds)
+    async with conn:
+        await migrate.migrate(conn, settings.etl_migrations_dir)
+        await _insert(conn)
+    async with bootstrap.app(settings) as app:
+        await app.sync.reindex()
+
+
+async def _insert(conn: AsyncConnection[Any]) -> None:
+    films = [
+        schema.Film(UUID(f.id), f.title, f.description, None, f.rating, FILM_TYPE) for f in FILMS
     ]
-
-
-def _person_docs() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    for pid, name in PERSON_NAMES.items():
-        films: list[dict[str, Any]] = []
-        for f in FILMS:
-            roles = [
-                role
-                for field, role in (
-                    ("actors", "actor"),
-                    ("writers", "writer"),
-                    ("directors", "director"),
-                )
-                if any(p["id"] == pid for p in f[field])
-            ]
-            if roles:
-                films.append({"id": f["id"], "title": f["title"], "roles": sorted(roles)})
-        docs.append(
-            {"id": pid, "full_name": name, "films": sorted(films, key=lambda x: x["title"])}
-        )
-    return docs
-
-
-DOCS = {indices.MOVIES: FILMS, indices.GENRES: _genre_docs(), indices.PERSONS: _person_docs()}
-
-
-async def load(es: AsyncElasticsearch, prefix: str) -> None:
-    """(Re)creates the three aliases under `prefix` and indexes the catalogue."""
-    for name in indices.INDEX_NAMES:
-        alias = indices.alias_name(name, prefix)
-        old = await indices_behind_alias(es, alias)
-        index = await create_versioned_index(es, name, prefix)
-        await async_bulk(
-            es,
-            ({"_index": index, "_id": d["id"], "_source": d} for d in DOCS[name]),
-            refresh="wait_for",
-        )
-        await swap_aliases(es, {alias: index})
-        for o in old:
-            await es.indices.delete(index=o)
+    genres = [schema.Genre(UUID(i), name, None) for i, name in GENRE_NAMES.items()]
+    persons = [schema.Person(UUID(i), name) for i, name in PERSON_NAMES.items()]
+    genre_links = [schema.genre_link(UUID(f.id), UUID(g)) for f in FILMS for g in f.genres]
+    person_links = [
+        schema.person_link(UUID(f.id), UUID(p), role.value)
+        for f in FILMS
+        for role, people in f.people()
+        for p in people
+    ]
+    async with conn.transaction():
+        await insert_rows(conn, "film_work", schema.FILM_COLUMNS, films)
+        await insert_rows(conn, "genre", schema.GENRE_COLUMNS, genres)
+        await insert_rows(conn, "person", schema.PERSON_COLUMNS, persons)
+        await insert_rows(conn, "genre_film_work", schema.GENRE_LINK_COLUMNS, genre_links)
+        await insert_rows(conn, "person_film_work", schema.PERSON_LINK_COLUMNS, person_links)
