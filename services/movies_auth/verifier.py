@@ -4,15 +4,20 @@ token cannot choose `none` or an HMAC keyed with the public key."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 import jwt
 
-from movies_auth.denylist import DenyList
 from movies_auth.jwks import JwksCache
 from movies_auth.principal import Principal
 
 REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "sid", "iat", "exp", "jti")
+
+
+class RevocationCheck(Protocol):
+    """The deny-list as the verifier needs it (`DenyList` in production)."""
+
+    async def is_revoked(self, session_id: str) -> bool: ...
 
 
 class InvalidTokenError(Exception):
@@ -28,7 +33,7 @@ class TokenVerifier:
     def __init__(
         self,
         jwks: JwksCache,
-        denylist: DenyList,
+        denylist: RevocationCheck,
         issuer: str,
         audience: str,
         leeway_seconds: float = 0.0,
