@@ -11,21 +11,40 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from elasticsearch import AsyncElasticsearch
+from tenacity import AsyncRetrying
 
 from movies_etl.adapters import cache, search
 from movies_etl.adapters.postgres import Database, PostgresCatalog
 from movies_etl.config import Settings
-from movies_etl.service import Synchronizer, SyncOptions
+from movies_etl.ports import CacheSignal, Catalog, Index, RetryPolicy
+from movies_etl.resilience import retrying
+from movies_etl.service import (
+    CacheNotifier,
+    FullRebuild,
+    IncrementalSync,
+    StatusReport,
+    SyncOptions,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The three things the ETL does, sharing one cache notifier."""
+
+    sync: IncrementalSync
+    rebuild: FullRebuild
+    status: StatusReport
 
 
 @dataclass(frozen=True, slots=True)
 class App:
     settings: Settings
-    db: Database
     catalog: PostgresCatalog
     es: AsyncElasticsearch
     index: search.SearchIndex
-    sync: Synchronizer
+    sync: IncrementalSync
+    rebuild: FullRebuild
+    status: StatusReport
 
 
 def sync_options(settings: Settings) -> SyncOptions:
@@ -44,13 +63,30 @@ def sync_options(settings: Settings) -> SyncOptions:
     )
 
 
-@asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    db = Database(settings.postgres_dsn, settings.postgres_connect_timeout_seconds)
-    try:
-        yield db
-    finally:
-        await db.close()
+def retry_policy(options: SyncOptions) -> RetryPolicy:
+    """Forever (any failure, logged) for `etl run`; transient failures for a while otherwise."""
+
+    def attempts(forever: bool) -> AsyncRetrying:
+        return retrying(
+            options.retry_initial_seconds,
+            options.retry_max_seconds,
+            None if forever else options.retry_give_up_seconds,
+            only_transient=not forever,
+        )
+
+    return attempts
+
+
+def services(catalog: Catalog, index: Index, signal: CacheSignal, options: SyncOptions) -> Services:
+    """The service layer over any stores: the real ones here, fakes in unit tests."""
+    notifier = CacheNotifier(signal)
+    retry = retry_policy(options)
+    rebuild = FullRebuild(catalog, index, notifier, options, retry)
+    return Services(
+        IncrementalSync(catalog, index, notifier, options, retry, rebuild),
+        rebuild,
+        StatusReport(catalog, index),
+    )
 
 
 @asynccontextmanager
@@ -62,9 +98,9 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     redis = cache.make_client(settings.redis_url, settings.redis_timeout_seconds)
     index = search.SearchIndex(es, settings.es_index_prefix)
     signal = cache.RedisCacheSignal(redis, settings.cache_version_key, settings.cache_channel)
-    sync = Synchronizer(catalog, index, signal, sync_options(settings))
+    wired = services(catalog, index, signal, sync_options(settings))
     try:
-        yield App(settings, db, catalog, es, index, sync)
+        yield App(settings, catalog, es, index, wired.sync, wired.rebuild, wired.status)
     finally:
         await catalog.close()
         await es.close()

@@ -93,14 +93,14 @@ async def _once(settings: Settings, _: argparse.Namespace) -> int:
 
 async def _reindex(settings: Settings, _: argparse.Namespace) -> int:
     async with bootstrap.app(settings) as app:
-        counts = await app.sync.reindex()
+        counts = await app.rebuild.reindex()
     logger.info("reindexed: %s", counts)
     return 0
 
 
 async def _status(settings: Settings, _: argparse.Namespace) -> int:
     async with bootstrap.app(settings) as app:
-        report = await app.sync.status()
+        report = await app.status.report()
     sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 

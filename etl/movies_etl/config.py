@@ -19,7 +19,6 @@ class Settings(BaseSettings):
 
     postgres_dsn: str = "postgresql://movies:movies@127.0.0.1:5432/movies"
     postgres_connect_timeout_seconds: float = Field(5.0, gt=0)
-    postgres_pool_size: int = Field(4, ge=2)
 
     elasticsearch_url: str = "http://127.0.0.1:9200"
     es_index_prefix: str = ""

@@ -15,20 +15,12 @@ document containing one is re-sorted in Python by `in_python_order`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, Final, LiteralString, NamedTuple
 
 import orjson
 
-from movies_index import SPECS, Role
-
-
-class Source(NamedTuple):
-    """One document as Elasticsearch stores it: its id and its JSON text."""
-
-    id: str
-    json: str
-
+from movies_index import GENRES, INDEX_NAMES, MOVIES, PERSONS, SPECS, Role
 
 # The SQL spelling of `sort_key` for a list of rows `alias` labelled by `label`.
 _BY_NAME: Final = 'lower({0}.{1} collate "und-x-icu") collate "C", {0}.{1} collate "C", {0}.id'
@@ -104,6 +96,30 @@ cross join lateral (
             as film_count
 ) d
 """
+
+
+class DocumentSql(NamedTuple):
+    """How PostgreSQL renders one index's documents."""
+
+    # Every document, one row each: (id, JSON text).
+    query: LiteralString
+    # The column a `where` on ids filters, for a handful of documents.
+    id_column: LiteralString
+    # The table with one row per document, to count them.
+    table: LiteralString
+
+    @property
+    def by_ids(self) -> LiteralString:
+        """`query` for the ids given as its one parameter (a list)."""
+        return self.query + " where " + self.id_column + " = any(%s)"
+
+
+DOCUMENTS: Final[Mapping[str, DocumentSql]] = {
+    MOVIES: DocumentSql(FILM_DOCUMENTS, "fw.id", "content.film_work"),
+    GENRES: DocumentSql(GENRE_DOCUMENTS, "g.id", "content.genre"),
+    PERSONS: DocumentSql(PERSON_DOCUMENTS, "p.id", "content.person"),
+}
+assert set(DOCUMENTS) == set(INDEX_NAMES), "every index needs its documents' SQL"
 
 
 def sort_key(name: str, item_id: str) -> tuple[str, str, str]:

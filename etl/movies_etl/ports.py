@@ -1,25 +1,26 @@
 """The small interfaces the service layer needs from its stores.
 
 The adapters implement them for PostgreSQL, Elasticsearch and Redis; unit tests
-implement them with in-memory fakes.
+implement them with in-memory fakes. Documents are named by their index
+(`movies_index.MOVIES`, ...), so one method serves every index.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
-from movies_etl.adapters.postgres import Backlog, Change, Counts
-from movies_etl.adapters.search import Action
-from movies_etl.documents import Source
+from tenacity import AsyncRetrying
+
+from movies_etl.domain import Action, Backlog, Change, Counts, Source
 
 
 class SourceReader(Protocol):
-    async def films(self, ids: Iterable[UUID]) -> list[Source]: ...
-    async def persons(self, ids: Iterable[UUID]) -> list[Source]: ...
-    async def genres(self, ids: Iterable[UUID]) -> list[Source]: ...
+    async def documents(self, index: str, ids: Iterable[UUID]) -> list[Source]:
+        """The current documents of `ids` for `index`; ids without a row are left out."""
+        ...
 
 
 class QueueSession(SourceReader, Protocol):
@@ -43,9 +44,9 @@ class QueueSession(SourceReader, Protocol):
 class SourceSnapshot(Protocol):
     token: str
 
-    def stream_films(self, size: int) -> AsyncGenerator[list[Source]]: ...
-    def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]: ...
-    def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]: ...
+    def stream(self, index: str, size: int) -> AsyncGenerator[list[Source]]:
+        """Every document of `index` as the snapshot saw the catalogue, `size` at a time."""
+        ...
 
 
 class Catalog(Protocol):
@@ -80,3 +81,8 @@ class Index(Protocol):
 
 class CacheSignal(Protocol):
     async def signal(self) -> bool: ...
+
+
+# Attempts at a call, with backoff: `forever=True` for the continuous ETL, which
+# waits out any failure; otherwise transient failures only, for a bounded time.
+RetryPolicy = Callable[[bool], AsyncRetrying]

@@ -15,17 +15,15 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from movies_etl.adapters.search import TransientIndexError
+from movies_etl.adapters.search import TRANSIENT_STATUSES, TransientIndexError
 
 logger = logging.getLogger(__name__)
-
-_TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
 
 
 def is_transient(exc: BaseException) -> bool:
     """A backend is down, restarting or overloaded: the same call can succeed later."""
     if isinstance(exc, elasticsearch.ApiError):
-        return exc.meta.status in _TRANSIENT_STATUSES
+        return exc.meta.status in TRANSIENT_STATUSES
     return isinstance(
         exc,
         psycopg.OperationalError

@@ -218,7 +218,7 @@ async def test_reindex_while_queried(
     try:
         for _ in range(3):
             async with bootstrap.app(h.settings()) as app:
-                await app.sync.reindex()
+                await app.rebuild.reindex()
             await asyncio.sleep(0.3)
     finally:
         stop.set()

@@ -14,7 +14,8 @@ import orjson
 import pytest_asyncio
 
 from movies_etl.adapters.postgres import Database, PostgresCatalog
-from movies_etl.documents import Source
+from movies_etl.domain import Source
+from movies_index import GENRES, MOVIES, PERSONS
 from tests import etl_helpers as h
 
 FILM = "3d825f60-9fff-4dfe-b294-1a45fa1e115d"
@@ -82,11 +83,14 @@ async def catalogue() -> AsyncIterator[None]:
     yield
 
 
+KINDS = {"films": MOVIES, "persons": PERSONS, "genres": GENRES}
+
+
 async def read(kind: str, *ids: str) -> dict[str, Source]:
     catalog = PostgresCatalog(Database(h.TEST_DSN, 5), h.settings().etl_advisory_lock_key)
     try:
         async with catalog.exclusive() as session:
-            sources = await getattr(session, kind)([UUID(i) for i in ids])
+            sources = await session.documents(KINDS[kind], [UUID(i) for i in ids])
     finally:
         await catalog.close()
     return {source.id: source for source in sources}

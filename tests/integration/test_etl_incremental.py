@@ -183,7 +183,7 @@ async def test_commit_during_a_rebuild_is_not_lost(es: AsyncElasticsearch) -> No
             (person_id,),
         )
         async with bootstrap.app(h.settings()) as app:
-            await app.sync.reindex()
+            await app.rebuild.reindex()
         await slow.execute("commit")
 
     assert await h.pending_changes() >= 1

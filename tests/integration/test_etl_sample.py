@@ -101,7 +101,7 @@ async def test_importing_twice_changes_nothing(imported: None, tmp_path: Path) -
 
 async def test_status_reports_counts_and_lag(imported: None) -> None:
     async with bootstrap.app(h.settings()) as app:
-        report = await app.sync.status()
+        report = await app.status.report()
 
     assert report["pending_changes"] == 0
     assert report["indices"][f"{h.PREFIX}movies"] == {"documents": h.FILMS, "database": h.FILMS}

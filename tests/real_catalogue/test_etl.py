@@ -74,6 +74,6 @@ async def test_importing_twice_changes_nothing(imported: None, sample_sqlite: Pa
 
 async def test_status_reports_counts(imported: None) -> None:
     async with bootstrap.app(h.settings()) as app:
-        report = await app.sync.status()
+        report = await app.status.report()
 
     assert report["indices"][f"{h.PREFIX}movies"] == {"documents": FILMS, "database": FILMS}

@@ -150,7 +150,7 @@ async def load(es_url: str, prefix: str) -> None:
         await migrate.migrate(conn, settings.etl_migrations_dir)
         await _insert(conn)
     async with bootstrap.app(settings) as app:
-        await app.sync.reindex()
+        await app.rebuild.reindex()
 
 
 async def _insert(conn: AsyncConnection[Any]) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID, uuid4
 
-from movies_etl.adapters.postgres import Change
-from movies_etl.service import chunks, plan_changes
+from movies_etl.domain import Change, chunks, plan_changes
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def change(entity: str, op: str, entity_id: UUID | None, film_id: UUID | None = None) -> Change:
-    return Change(1, entity, entity_id, film_id, op, NOW)
+    return Change.from_row(1, entity, entity_id, film_id, op, NOW)
 
 
 def test_renamed_person_reaches_their_films() -> None:

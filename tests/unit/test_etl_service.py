@@ -12,10 +12,10 @@ from uuid import UUID, uuid4
 import orjson
 import pytest
 
-from movies_etl.adapters.postgres import Backlog, Change, Counts
-from movies_etl.adapters.search import Action, Delete, TransientBulkError, Upsert
-from movies_etl.documents import Source
-from movies_etl.service import Synchronizer, SyncOptions
+from movies_etl.adapters.search import TransientBulkError
+from movies_etl.bootstrap import services
+from movies_etl.domain import Action, Backlog, Change, Counts, Delete, Source, Upsert
+from movies_etl.service import IncrementalSync, SyncOptions
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 OPTIONS = SyncOptions(
@@ -79,7 +79,15 @@ class FakeCatalog:
     snapshots_acknowledged: list[str] = field(default_factory=list)
 
     def change(self, entity: str, entity_id: UUID, op: str = "U") -> None:
-        self.queue.append(Change(len(self.queue) + 1, entity, entity_id, None, op, NOW))
+        self.queue.append(Change.from_row(len(self.queue) + 1, entity, entity_id, None, op, NOW))
+
+    def table(self, index: str) -> Mapping[UUID, FilmRow | PersonRow | GenreRow]:
+        tables: dict[str, Mapping[UUID, FilmRow | PersonRow | GenreRow]] = {
+            "movies": self.films,
+            "persons": self.persons,
+            "genres": self.genres,
+        }
+        return tables[index]
 
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[FakeSession]:
@@ -96,7 +104,7 @@ class FakeCatalog:
         return dict(self.state)
 
     async def counts(self) -> Counts:
-        return Counts(len(self.films), len(self.genres), len(self.persons))
+        return {"movies": len(self.films), "genres": len(self.genres), "persons": len(self.persons)}
 
     async def backlog(self) -> Backlog:
         return Backlog(len(self.queue), None)
@@ -109,14 +117,9 @@ class FakeReader:
     def __init__(self, catalog: FakeCatalog) -> None:
         self.c = catalog
 
-    async def films(self, ids: Iterable[UUID]) -> list[Source]:
-        return [self.c.films[i].source() for i in ids if i in self.c.films]
-
-    async def persons(self, ids: Iterable[UUID]) -> list[Source]:
-        return [self.c.persons[i].source() for i in ids if i in self.c.persons]
-
-    async def genres(self, ids: Iterable[UUID]) -> list[Source]:
-        return [self.c.genres[i].source() for i in ids if i in self.c.genres]
+    async def documents(self, index: str, ids: Iterable[UUID]) -> list[Source]:
+        rows = self.c.table(index)
+        return [rows[i].source() for i in ids if i in rows]
 
 
 class FakeSession(FakeReader):
@@ -161,14 +164,8 @@ class FakeSnapshot:
     def __init__(self, catalog: FakeCatalog) -> None:
         self.c = catalog
 
-    async def stream_films(self, size: int) -> AsyncGenerator[list[Source]]:
-        yield [f.source() for f in self.c.films.values()]
-
-    async def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]:
-        yield [p.source() for p in self.c.persons.values()]
-
-    async def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]:
-        yield [g.source() for g in self.c.genres.values()]
+    async def stream(self, index: str, size: int) -> AsyncGenerator[list[Source]]:
+        yield [row.source() for row in self.c.table(index).values()]
 
 
 @dataclass
@@ -253,14 +250,14 @@ def film(title: str, person: tuple[UUID, str] | None = None) -> FilmRow:
 
 
 @pytest.fixture
-def world() -> tuple[FakeCatalog, FakeIndex, FakeCache, Synchronizer]:
+def world() -> tuple[FakeCatalog, FakeIndex, FakeCache, IncrementalSync]:
     catalog = FakeCatalog()
     index = FakeIndex(catalog=catalog)
     cache = FakeCache()
-    return catalog, index, cache, Synchronizer(catalog, index, cache, OPTIONS)
+    return catalog, index, cache, services(catalog, index, cache, OPTIONS).sync
 
 
-World = tuple[FakeCatalog, FakeIndex, FakeCache, Synchronizer]
+World = tuple[FakeCatalog, FakeIndex, FakeCache, IncrementalSync]
 
 
 async def test_first_pass_rebuilds_and_records_the_generation(world: World) -> None:
@@ -334,8 +331,8 @@ async def test_aliases_not_built_by_this_etl_are_rebuilt(world: World) -> None:
     index.aliases["t_movies"] = "someone_elses_index"
     index.docs["someone_elses_index"] = {}
 
-    assert await sync.rebuild_reason() == "the aliases point to indices this ETL did not build"
+    assert await sync.rebuild.reason() == "the aliases point to indices this ETL did not build"
     await sync.run_once()
 
-    assert await sync.rebuild_reason() is None
+    assert await sync.rebuild.reason() is None
     assert index.aliases["t_movies"] == "t_movies_v2"

@@ -7,11 +7,9 @@ except the documents' own SQL: that is the transform, in `movies_etl.documents`.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, Final, LiteralString
 from uuid import UUID
 
@@ -21,14 +19,9 @@ from psycopg import AsyncConnection, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 
-from movies_etl.documents import (
-    FILM_DOCUMENTS,
-    GENRE_DOCUMENTS,
-    PERSON_DOCUMENTS,
-    Source,
-    in_python_order,
-)
-from movies_index import GENRES, MOVIES, PERSONS
+from movies_etl.documents import DOCUMENTS, in_python_order
+from movies_etl.domain import Backlog, Change, Counts, Source
+from movies_index import INDEX_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -37,35 +30,6 @@ ANALYZE: Final = (
     "analyze content.film_work, content.genre, content.person,"
     " content.genre_film_work, content.person_film_work"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One row of `content.etl_change`: something about an entity may be stale."""
-
-    seq: int
-    entity: str
-    entity_id: UUID | None
-    film_id: UUID | None
-    op: str
-    changed_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Rows per source table, to compare with the documents per index."""
-
-    films: int
-    genres: int
-    persons: int
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """What is waiting in the change queue."""
-
-    pending: int
-    oldest_age_seconds: float | None
 
 
 def _sources(index: str, rows: Iterable[tuple[str, str]]) -> list[Source]:
@@ -191,14 +155,18 @@ class PostgresCatalog:
             await conn.close()
 
     async def counts(self) -> Counts:
-        async with self._db.connection() as conn:
-            cur = await conn.execute(
-                "select (select count(*) from content.film_work),"
-                " (select count(*) from content.genre), (select count(*) from content.person)"
+        """Rows per index's source table, to compare with the documents per index."""
+        counts = sql.SQL(", ").join(
+            sql.SQL("(select count(*) from {})").format(
+                sql.Identifier(*DOCUMENTS[name].table.split("."))
             )
+            for name in INDEX_NAMES
+        )
+        async with self._db.connection() as conn:
+            cur = await conn.execute(sql.SQL("select {}").format(counts))
             row = await cur.fetchone()
             assert row is not None
-            return Counts(*row)
+            return dict(zip(INDEX_NAMES, row, strict=True))
 
     async def backlog(self) -> Backlog:
         async with self._db.connection() as conn:
@@ -229,19 +197,8 @@ class _Reader:
     def __init__(self, conn: AsyncConnection[Any]) -> None:
         self.conn = conn
 
-    async def films(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(MOVIES, FILM_DOCUMENTS + " where fw.id = any(%s)", ids)
-
-    async def persons(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(PERSONS, PERSON_DOCUMENTS + " where p.id = any(%s)", ids)
-
-    async def genres(self, ids: Iterable[UUID]) -> list[Source]:
-        return await self._documents(GENRES, GENRE_DOCUMENTS + " where g.id = any(%s)", ids)
-
-    async def _documents(
-        self, index: str, query: LiteralString, ids: Iterable[UUID]
-    ) -> list[Source]:
-        cur = await self.conn.execute(query, (list(ids),))
+    async def documents(self, index: str, ids: Iterable[UUID]) -> list[Source]:
+        cur = await self.conn.execute(DOCUMENTS[index].by_ids, (list(ids),))
         return _sources(index, await cur.fetchall())
 
 
@@ -255,7 +212,7 @@ class CatalogSession(_Reader):
             " where %(max)s::bigint is null or seq <= %(max)s order by seq limit %(limit)s",
             {"max": max_seq, "limit": limit},
         )
-        return [Change(*row) for row in await cur.fetchall()]
+        return [Change.from_row(*row) for row in await cur.fetchall()]
 
     async def analyze(self) -> None:
         """Refreshes planner statistics, which a fresh bulk load leaves missing.
@@ -341,14 +298,8 @@ class Snapshot:
         self.token = token
         self._exported = exported
 
-    def stream_films(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(MOVIES, FILM_DOCUMENTS, size)
-
-    def stream_persons(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(PERSONS, PERSON_DOCUMENTS, size)
-
-    def stream_genres(self, size: int) -> AsyncGenerator[list[Source]]:
-        return self._stream(GENRES, GENRE_DOCUMENTS, size)
+    def stream(self, index: str, size: int) -> AsyncGenerator[list[Source]]:
+        return self._stream(index, DOCUMENTS[index].query, size)
 
     async def _stream(
         self, index: str, query: LiteralString, size: int

@@ -7,13 +7,13 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from elasticsearch.serializer import OrjsonSerializer
 
+from movies_etl.domain import Action, Upsert
 from movies_index import (
     INDEX_NAMES,
     INDEX_SETTINGS,
@@ -26,7 +26,7 @@ from movies_index import (
 logger = logging.getLogger(__name__)
 
 # Statuses worth retrying: the cluster is overloaded or a shard is not ready yet.
-_TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({408, 429, 502, 503, 504})
 _BULK_LOAD_SETTINGS: dict[str, Any] = {"refresh_interval": "-1", "translog.durability": "async"}
 
 
@@ -40,25 +40,6 @@ class TransientBulkError(TransientIndexError):
 
 class PermanentBulkError(Exception):
     """Documents were refused because they are wrong (mapping): retrying cannot help."""
-
-
-@dataclass(frozen=True, slots=True)
-class Upsert:
-    """Replace the whole document: the ETL always writes complete documents.
-
-    `source` is the document's JSON text, sent as it is: never decoded here.
-    """
-
-    id: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Delete:
-    id: str
-
-
-Action = Upsert | Delete
 
 
 def _header(op: str, doc_id: str) -> str:
@@ -184,7 +165,7 @@ class SearchIndex:
         if failures:
             statuses = {int(item.get("status", 500)) for f in failures for item in f.values()}
             detail = f"{len(failures)} of {count} actions refused, e.g. {failures[0]}"
-            if statuses <= _TRANSIENT_STATUSES:
+            if statuses <= TRANSIENT_STATUSES:
                 raise TransientBulkError(detail)
             raise PermanentBulkError(detail)
         return count
