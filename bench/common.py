@@ -7,20 +7,24 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = ROOT / ".venv" / "bin"
+# The process harness is the tests' own: the bench's modules import it from here.
+from tests.support import procs
+from tests.support.procs import ROOT as ROOT
+from tests.support.procs import VENV_BIN as VENV_BIN
+from tests.support.procs import free_port as free_port
+from tests.support.procs import http_ok as http_ok
+from tests.support.procs import wait_until as wait_until
+
 LOG_DIR = ROOT / ".stack" / "logs" / "bench"
 ES_URL = os.environ.get(
     "ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}"
@@ -32,28 +36,6 @@ PG_PORT = int(os.environ.get("PG_PORT", "5432"))
 
 def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} not ready after {timeout}s (logs: {LOG_DIR})")
-
-
-def http_ok(url: str) -> bool:
-    return httpx.get(url, timeout=1).status_code == 200
 
 
 def _es_ready() -> bool:
@@ -68,56 +50,14 @@ def wait_for_es(timeout: float = 300) -> None:
         wait_until(_es_ready, timeout, "Elasticsearch")
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of one process, from the kernel's own accounting."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Proc:
+class Proc(procs.Proc):
     """A child process of the bench, logging to .stack/logs/bench/NAME.log.
 
     Envoy asks the kernel for SIGTERM when its parent dies: the bench stays alive
     for as long as its children are needed and stops them itself.
     """
 
-    def __init__(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.name = name
-        self.args = list(args)
-        self.env = {**os.environ, **(env or {})}
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOG_DIR / f"{name}.log"
-        self.popen: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None, f"{self.name} not started"
-        return self.popen.pid
-
-    def start(self) -> Proc:
-        with self.log_path.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def rss_mib(self) -> float:
-        return rss_mib(self.pid) if self.alive() else 0.0
-
-    def stop(self, timeout: float = 10) -> None:
-        if self.popen is None or self.popen.poll() is not None:
-            return
-        self.popen.send_signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(5)
+    log_dir = LOG_DIR
 
 
 @dataclass(frozen=True)

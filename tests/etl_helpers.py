@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,22 +314,15 @@ async def assert_indices_equal_database(es: AsyncElasticsearch) -> Catalogue:
     return expected
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool]], within: float, what: str, interval: float = 0.2
-) -> float:
-    """Waits until `check()` holds; returns how long it took.
+def log_count(proc: Proc, pattern: str) -> int:
+    return len(re.findall(pattern, proc.log_text()))
 
-    Errors count as "not yet" (a backend may be coming back); the last one is
-    reported if time runs out.
-    """
-    started = time.monotonic()
-    last: Exception | None = None
-    while True:
-        try:
-            if await check():
-                return time.monotonic() - started
-        except Exception as exc:
-            last = exc
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within}s (last error: {last!r})")
-        await asyncio.sleep(interval)
+
+async def wait_for_log(proc: Proc, pattern: str, count: int = 1, within: float = 120) -> None:
+    """Waits until the process logged `pattern` `count` times (it must stay alive)."""
+    deadline = time.monotonic() + within
+    while log_count(proc, pattern) < count:
+        assert proc.popen is not None
+        assert proc.popen.poll() is None, f"etl exited early:\n{proc.log_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no {pattern!r} x{count} in {within}s"
+        await asyncio.sleep(0.05)

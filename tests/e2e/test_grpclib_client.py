@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
 import pytest
+from grpclib.const import Status
+from grpclib.events import RecvTrailingMetadata, SendRequest, listen
 
 from movies_client import InvalidArgumentError, MoviesClient, NotFoundError, UnavailableError
 from tests.support import catalog as c
@@ -44,13 +45,26 @@ async def test_errors_are_typed(client: MoviesClient) -> None:
 async def test_retries_unavailable_until_the_backend_is_back(
     client: MoviesClient, es_proxy: TcpProxy
 ) -> None:
+    """The first attempt meets a lost Elasticsearch; the backend is back for the second."""
+    attempts: list[Status] = []
+
+    async def sent(_: SendRequest) -> None:
+        attempts.append(Status.UNKNOWN)
+
+    async def answered(event: RecvTrailingMetadata) -> None:
+        attempts[-1] = event.status
+        if event.status is Status.UNAVAILABLE:
+            es_proxy.set_mode("pass")
+
+    # The client's own channel: every attempt it makes is seen here.
+    listen(client._channel, SendRequest, sent)
+    listen(client._channel, RecvTrailingMetadata, answered)
     es_proxy.set_mode("down")
-    loop = asyncio.get_running_loop()
-    loop.call_later(0.5, es_proxy.set_mode, "pass")
     try:
         async with client:
             resp = await client.search_films(f"star {uuid.uuid4().hex[:6]}")
         assert resp.page_size == 50
+        assert attempts == [Status.UNAVAILABLE, Status.OK]
     finally:
         es_proxy.set_mode("pass")
 

@@ -13,7 +13,7 @@ from elasticsearch import AsyncElasticsearch
 
 from tests import etl_helpers as h
 from tests.support import legacy
-from tests.support.procs import VENV_BIN
+from tests.support.procs import VENV_BIN, eventually
 
 
 def etl_output(*args: str, **env: str) -> str:
@@ -39,7 +39,10 @@ async def test_migrate_seed_once_status_reindex(es: AsyncElasticsearch) -> None:
 
     h.run_etl("migrate")
     h.run_etl("migrate")
-    versions = [row[0] for row in await h.fetch("select version from content.schema_migrations")]
+    versions = [
+        row[0]
+        for row in await h.fetch("select version from content.schema_migrations order by version")
+    ]
     assert versions == h.MIGRATION_VERSIONS
 
     h.run_etl("seed", ETL_SEED_FILMS="300", ETL_SEED="5")
@@ -88,7 +91,7 @@ async def test_run_stops_cleanly_on_sigterm() -> None:
     proc = h.etl_process("etl-sigterm", "run")
     proc.log_path.unlink(missing_ok=True)
     proc.start()
-    await h.eventually(
+    await eventually(
         lambda: asyncio.sleep(0, "following the change queue" in proc.log_text()), 30, "start"
     )
 

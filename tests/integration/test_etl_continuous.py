@@ -19,7 +19,8 @@ from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from movies_etl import bootstrap
 from tests import etl_helpers as h
-from tests.support.procs import VENV_BIN, Proc, free_port, python, wait_until
+from tests.support.procs import Proc, eventually
+from tests.support.servers import start_api
 
 logger = logging.getLogger(__name__)
 FILMS = h.FILMS
@@ -51,7 +52,7 @@ async def test_lag_from_commit_to_search(
     running_etl: bootstrap.App, es: AsyncElasticsearch
 ) -> None:
     alias = indices.alias_name(indices.MOVIES, h.PREFIX)
-    await h.eventually(
+    await eventually(
         lambda: _count(es, alias, FILMS), 60, "initial load through `etl run`", interval=0.2
     )
     (film_id,) = (await h.fetch("select id::text from content.film_work order by id limit 1"))[0]
@@ -65,7 +66,7 @@ async def test_lag_from_commit_to_search(
             doc = await es.get(index=alias, id=film_id, source_includes=["title"])
             return bool(doc["_source"]["title"] == expected)
 
-        await h.eventually(visible, 10, "a committed change in Elasticsearch", interval=0.01)
+        await eventually(visible, 10, "a committed change in Elasticsearch", interval=0.01)
         lags.append(time.monotonic() - started)
     lags.sort()
     logger.warning("commit -> searchable lag: median %.3fs, max %.3fs", lags[2], lags[-1])
@@ -80,9 +81,7 @@ async def _count(es: AsyncElasticsearch, alias: str, expected: int) -> bool:
 
 
 def _start_api(name: str, redis_url: str) -> tuple[Proc, str]:
-    port = free_port()
     env = {
-        "GRPC_PORT": str(port),
         "ELASTICSEARCH_URL": h.ES_URL,
         "ES_INDEX_PREFIX": h.PREFIX,
         "REDIS_URL": redis_url,
@@ -90,16 +89,8 @@ def _start_api(name: str, redis_url: str) -> tuple[Proc, str]:
         "CACHE_CHANNEL": h.CHANNEL,
         "LOG_LEVEL": "WARNING",
     }
-    proc = Proc(name, [str(VENV_BIN / "content-api")], env).start()
-
-    def healthy() -> bool:
-        import subprocess
-
-        args = python("-m", "content_api.healthcheck", "--port", str(port))
-        return subprocess.run(args, capture_output=True, check=False).returncode == 0
-
-    wait_until(healthy, 30, "content-api on the ETL's test indices")
-    return proc, f"127.0.0.1:{port}"
+    server = start_api(name, env)
+    return server.proc, server.target
 
 
 @pytest.fixture
@@ -130,7 +121,7 @@ async def test_lag_from_commit_to_the_api(
         stop = asyncio.Event()
         task = asyncio.create_task(app.sync.run_forever(stop))
         try:
-            await h.eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
+            await eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
             (film_id,) = (
                 await h.fetch("select id::text from content.film_work order by id desc limit 1")
             )[0]
@@ -150,7 +141,7 @@ async def test_lag_from_commit_to_the_api(
                         film = await stub.GetFilm(fpb.GetFilmRequest(film_id=film_id))
                         return bool(film.title == expected)
 
-                    await h.eventually(shown, 10, "a committed change in the API", interval=0.01)
+                    await eventually(shown, 10, "a committed change in the API", interval=0.01)
                     lags.append(time.monotonic() - started)
         finally:
             stop.set()
@@ -167,7 +158,7 @@ async def test_reindex_while_queried(
 ) -> None:
     """Readers see the whole catalogue before, during and after every rebuild."""
     alias = indices.alias_name(indices.MOVIES, h.PREFIX)
-    await h.eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
+    await eventually(lambda: _count(es, alias, FILMS), 60, "initial load")
     # The commonest title word, and how many films have it: every page asked exists.
     word, with_word = (
         await h.fetch(

@@ -3,10 +3,7 @@ database, without duplicates and without losing a change."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 import signal
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +13,7 @@ from elasticsearch import AsyncElasticsearch
 from movies_etl.adapters.postgres import connect
 from movies_etl.generator import generate
 from tests import etl_helpers as h
-from tests.support.procs import Proc
+from tests.support.procs import Proc, eventually
 
 FILMS = 20_000
 pytestmark = pytest.mark.slow
@@ -29,17 +26,6 @@ async def large_catalogue(es: AsyncElasticsearch) -> AsyncIterator[None]:
     h.run_etl("generate", "--films", str(FILMS), "--seed", "7")
     yield
     await h.drop_test_indices(es)
-
-
-async def wait_for_log(proc: Proc, pattern: str, count: int = 1, within: float = 120) -> None:
-    """Waits until the process logged `pattern` `count` times (it must still be alive)."""
-    deadline = time.monotonic() + within
-    regex = re.compile(pattern)
-    while len(regex.findall(proc.log_text())) < count:
-        assert proc.popen is not None
-        assert proc.popen.poll() is None, f"etl exited early:\n{proc.log_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no {pattern!r} x{count} in {within}s"
-        await asyncio.sleep(0.05)
 
 
 def start(name: str, **env: str) -> Proc:
@@ -68,7 +54,7 @@ async def converge(es: AsyncElasticsearch, name: str) -> None:
             found = await es.indices.get(index=f"{h.PREFIX}*_v*")
             return len(found.body) == 3
 
-        await h.eventually(caught_up, 180, "indices equal to the database", interval=1.0)
+        await eventually(caught_up, 180, "indices equal to the database", interval=1.0)
     finally:
         proc.stop()
 
@@ -81,7 +67,7 @@ async def test_kill_9_during_the_initial_full_load(
         [(r"full rebuild: ", 1), (r"movies_v\d+: \d+ documents", 3), (r"persons_v\d+: \d+ doc", 1)]
     ):
         proc = start(f"etl-crash-full-{step}")
-        await wait_for_log(proc, pattern, count)
+        await h.wait_for_log(proc, pattern, count)
         kill_9(proc)
         assert "full rebuild done" not in proc.log_text()
 
@@ -119,7 +105,7 @@ async def test_kill_9_during_incremental_batches(
 
     for step, batches in enumerate((2, 5, 9)):
         proc = start(f"etl-crash-incremental-{step}", **incremental)
-        await wait_for_log(proc, r"batch: \d+ changes", batches)
+        await h.wait_for_log(proc, r"batch: \d+ changes", batches)
         kill_9(proc)
         remaining = await h.pending_changes()
         assert 0 < remaining < pending, "each run must make progress, and be killed mid-way"

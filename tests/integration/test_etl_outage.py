@@ -18,10 +18,16 @@ import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
 from tests import etl_helpers as h
-from tests.support.procs import ROOT, Proc, free_port
+from tests.support.procs import ROOT, Proc, eventually, free_port
 from tests.support.tcp_proxy import TcpProxy
 
 ES_PORT = int(h.ES_URL.rsplit(":", 1)[1].rstrip("/"))
+# What the ETL logs when a backend fails and it will try again, and when a load is done.
+RETRY_LINE = "backend unavailable"
+REBUILT = "full rebuild done"
+# Retries seen before a backend comes back: it retried, not just failed once.
+RETRIES_SEEN = 2
+SLOW_LOAD_DELAY_S = 0.05
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -79,21 +85,28 @@ async def make_changes(tag: str) -> None:
     )
 
 
+async def retried_while_away(proc: Proc, cut: TcpProxy) -> None:
+    """Waits until the ETL has tried the lost backend and retried after failing."""
+    logged = h.log_count(proc, RETRY_LINE)
+    await eventually(lambda: cut.refused > 0, 30, "the ETL reaching for the lost backend")
+    await h.wait_for_log(proc, RETRY_LINE, logged + RETRIES_SEEN, within=30)
+
+
 async def test_elasticsearch_unreachable_then_back(
     sample: None, es: AsyncElasticsearch, es_cut: TcpProxy
 ) -> None:
     proc = start("etl-outage-es", ELASTICSEARCH_URL=f"http://127.0.0.1:{es_cut.listen_port}")
     try:
-        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        await eventually(lambda: caught_up(es), 120, "initial load")
         es_cut.set_mode("down")
         await make_changes("ES Outage")
-        await asyncio.sleep(4)
+        await retried_while_away(proc, es_cut)
         assert alive(proc)
         assert await h.pending_changes() > 0, "nothing may be acknowledged while ES is away"
 
         es_cut.set_mode("pass")
 
-        await h.eventually(lambda: caught_up(es), 60, "catching up after the outage")
+        await eventually(lambda: caught_up(es), 60, "catching up after the outage")
         assert alive(proc)
         assert "backend unavailable" in proc.log_text()
     finally:
@@ -104,6 +117,8 @@ async def test_elasticsearch_cut_in_the_middle_of_a_full_load(
     sample: None, es: AsyncElasticsearch, es_cut: TcpProxy
 ) -> None:
     await h.drop_test_indices(es)
+    # Slowed, so the load is still under way when the cut comes.
+    es_cut.set_mode("slow", delay=SLOW_LOAD_DELAY_S)
     proc = start(
         "etl-outage-es-rebuild",
         ELASTICSEARCH_URL=f"http://127.0.0.1:{es_cut.listen_port}",
@@ -111,15 +126,16 @@ async def test_elasticsearch_cut_in_the_middle_of_a_full_load(
         ETL_FETCH_SIZE="100",
     )
     try:
-        await h.eventually(
-            lambda: asyncio.sleep(0, "created index" in proc.log_text()), 60, "rebuild start"
-        )
+        await h.wait_for_log(proc, "created index", within=60)
         es_cut.set_mode("down")
-        await asyncio.sleep(3)
+        assert REBUILT not in proc.log_text(), "the load finished before the cut"
+        await retried_while_away(proc, es_cut)
         es_cut.set_mode("pass")
 
-        await h.eventually(lambda: caught_up(es), 120, "the rebuild finishing after the cut")
+        await eventually(lambda: caught_up(es), 120, "the rebuild finishing after the cut")
         assert alive(proc)
+        log = proc.log_text()
+        assert log.index(RETRY_LINE) < log.index(REBUILT), "the cut must interrupt the load"
     finally:
         proc.stop()
 
@@ -130,16 +146,17 @@ async def test_postgres_unreachable_then_back(
     dsn = h.TEST_DSN.replace(f":{h.PG_PORT}/", f":{pg_cut.listen_port}/")
     proc = start("etl-outage-pg", POSTGRES_DSN=dsn)
     try:
-        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        await eventually(lambda: caught_up(es), 120, "initial load")
         pg_cut.set_mode("down")
         # Editors keep writing; only the ETL has lost the database.
         await make_changes("PG Outage")
-        await asyncio.sleep(4)
+        await retried_while_away(proc, pg_cut)
         assert alive(proc)
+        assert await h.pending_changes() > 0, "nothing may be acknowledged while PG is away"
 
         pg_cut.set_mode("pass")
 
-        await h.eventually(lambda: caught_up(es), 60, "catching up after the outage")
+        await eventually(lambda: caught_up(es), 60, "catching up after the outage")
         assert alive(proc)
         assert "backend unavailable" in proc.log_text()
     finally:
@@ -163,7 +180,7 @@ def _es(command: str) -> None:
 async def test_elasticsearch_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
     proc = start("etl-outage-es-real")
     try:
-        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        await eventually(lambda: caught_up(es), 120, "initial load")
         _es("stop")
         try:
             await make_changes("ES Stop")
@@ -172,7 +189,7 @@ async def test_elasticsearch_stopped_then_started(sample: None, es: AsyncElastic
         finally:
             _es("start")
 
-        await h.eventually(lambda: caught_up(es), 180, "catching up after the restart")
+        await eventually(lambda: caught_up(es), 180, "catching up after the restart")
         assert alive(proc)
     finally:
         proc.stop()
@@ -182,7 +199,7 @@ async def test_elasticsearch_stopped_then_started(sample: None, es: AsyncElastic
 async def test_postgres_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
     proc = start("etl-outage-pg-real")
     try:
-        await h.eventually(lambda: caught_up(es), 120, "initial load")
+        await eventually(lambda: caught_up(es), 120, "initial load")
         # Committed just before the stop: maybe processed, maybe not; never lost.
         await make_changes("PG Stop")
         _stack("stop", "postgres")
@@ -193,7 +210,7 @@ async def test_postgres_stopped_then_started(sample: None, es: AsyncElasticsearc
             _stack("start", "pg")
         await make_changes("PG Restart")
 
-        await h.eventually(lambda: caught_up(es), 120, "catching up after the restart")
+        await eventually(lambda: caught_up(es), 120, "catching up after the restart")
         assert alive(proc)
     finally:
         proc.stop()

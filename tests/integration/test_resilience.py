@@ -18,7 +18,7 @@ from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
-from tests.support.procs import ROOT, Proc, port_open, wait_until
+from tests.support.procs import ROOT, Proc, eventually, port_open, wait_until
 from tests.support.servers import ApiServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -102,8 +102,11 @@ async def test_elasticsearch_down_is_unavailable_then_recovers(
         await _unavailable_within_deadline(films)
     finally:
         es_proxy.set_mode("pass")
-    resp = await films.SearchFilms(fpb.SearchFilmsRequest(query=f"star {uuid.uuid4().hex[:4]}"))
-    assert resp.total >= 0
+    # A page size no other test asks for: only Elasticsearch can answer, not a cache.
+    size = random.randint(11, 49)
+    resp = await films.SearchFilms(fpb.SearchFilmsRequest(query="star wars", page_size=size))
+    assert resp.page_size == size
+    assert {f.uuid for f in resp.films} >= {c.F_NEW_HOPE, c.F_EMPIRE}
     assert (await films.ListFilms(fpb.ListFilmsRequest(page_size=1))).total == len(c.FILMS)
 
 
@@ -149,10 +152,14 @@ async def test_sigterm_lets_in_flight_calls_finish(api: ApiServer, es_proxy: Tcp
             # A query that matches (one Elasticsearch round trip, no typo
             # fallback) on a page no other test asks for, so no cache answers.
             page = random.randint(2, 199)
+            sent = es_proxy.chunks_in
             call = asyncio.ensure_future(
                 stub.SearchFilms(fpb.SearchFilmsRequest(query="star", page_number=page))
             )
-            await asyncio.sleep(0.15)
+            # In flight: the search has reached the (slowed) proxy on its way to
+            # Elasticsearch, and its answer is still to come.
+            await eventually(lambda: es_proxy.chunks_in > sent, 5, "the search in flight", 0.01)
+            assert not call.done()
             assert api.proc.popen is not None
             api.proc.popen.send_signal(signal.SIGTERM)
             resp = await call

@@ -13,11 +13,17 @@ import threading
 
 
 class TcpProxy:
+    """Counts what passes, so a test can wait for traffic instead of sleeping:
+    `refused` connections (made while down) and `chunks_in` (reads from clients)."""
+
     def __init__(self, listen_port: int, target_port: int) -> None:
         self.listen_port = listen_port
         self.target_port = target_port
         self.mode = "pass"  # "pass" | "down" | "slow"
         self.delay = 0.0
+        # Written only by the proxy's thread; reading an int elsewhere is safe.
+        self.refused = 0
+        self.chunks_in = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
@@ -44,6 +50,7 @@ class TcpProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.mode == "down":
+            self.refused += 1
             writer.close()
             return
         try:
@@ -53,9 +60,12 @@ class TcpProxy:
             return
         self._conns.update((writer, up_writer))
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, from_client: bool
+        ) -> None:
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
+                    self.chunks_in += from_client
                     if self.mode == "slow":
                         await asyncio.sleep(self.delay)
                     if self.mode == "down":
@@ -65,7 +75,7 @@ class TcpProxy:
             dst.close()
             self._conns.discard(dst)
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
 
     def close(self) -> None:
         async def _close() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -150,14 +151,22 @@ async def test_person_roles_are_kept() -> None:
 
 
 class GatedSearch(FakeSearch):
-    """A search engine that answers only when the test opens the gate."""
+    """A search engine that says when a call arrives and answers only when the
+    test opens the gate.
+
+    The flight's build runs after every caller created before it has taken its
+    first step (asyncio runs ready tasks in order), so once a call has arrived
+    here, all those callers wait on the flight or have started their own.
+    """
 
     def __init__(self) -> None:
         super().__init__()
+        self.arrived = asyncio.Event()
         self.gate = asyncio.Event()
 
     async def get_film(self, film_id: str) -> Doc | None:
         self.calls += 1
+        self.arrived.set()
         await self.gate.wait()
         return self.films.get(film_id)
 
@@ -172,7 +181,7 @@ async def test_concurrent_misses_share_one_search(version: str | None) -> None:
     service, search, _ = gated(FakeCache(version))
     search.films[FILM_ID] = film_doc()
     calls = [asyncio.ensure_future(service.get_film(FILM_ID)) for _ in range(20)]
-    await asyncio.sleep(0.01)
+    await search.arrived.wait()
     search.gate.set()
     answers = await asyncio.gather(*calls)
     assert search.calls == 1
@@ -187,7 +196,7 @@ async def test_concurrent_misses_share_one_search(version: str | None) -> None:
 async def test_a_shared_failure_reaches_every_caller_and_is_not_kept() -> None:
     service, search, cache = gated()
     calls = [asyncio.ensure_future(service.get_film(FILM_ID)) for _ in range(5)]
-    await asyncio.sleep(0.01)
+    await search.arrived.wait()
     search.gate.set()
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(r, NotFoundError) for r in results)
@@ -203,9 +212,10 @@ async def test_a_caller_that_gives_up_does_not_cancel_the_others() -> None:
     search.films[FILM_ID] = film_doc()
     impatient = asyncio.ensure_future(service.get_film(FILM_ID))
     patient = asyncio.ensure_future(service.get_film(FILM_ID))
-    await asyncio.sleep(0.01)
+    await search.arrived.wait()
     impatient.cancel()
-    await asyncio.sleep(0.01)
+    with contextlib.suppress(asyncio.CancelledError):
+        await impatient
     search.gate.set()
     assert film_service_pb2.Film.FromString(await patient).title == "A New Hope"
     assert impatient.cancelled()

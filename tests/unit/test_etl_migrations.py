@@ -8,13 +8,21 @@ import pytest
 
 from movies_etl.config import Settings
 from movies_etl.migrate import discover
+from tests import etl_helpers as h
 
 
-def test_project_migrations_are_ordered() -> None:
-    versions = [m.version for m in discover(Settings().etl_migrations_dir)]
+def test_every_migration_file_on_disk_is_found_in_order() -> None:
+    found = discover(Settings().etl_migrations_dir)
 
-    assert versions == sorted(versions)
-    assert versions[:2] == ["0001", "0002"]
+    assert [m.path.resolve() for m in found] == [p.resolve() for p in h.MIGRATION_FILES]
+    assert [m.version for m in found] == h.MIGRATION_VERSIONS
+
+
+def test_versions_order_the_files(tmp_path: Path) -> None:
+    for name in ("0010_later.sql", "0002_earlier.sql", "0009_middle.sql"):
+        (tmp_path / name).write_text("select 1;")
+
+    assert [m.version for m in discover(tmp_path)] == ["0002", "0009", "0010"]
 
 
 def test_misnamed_file_is_refused(tmp_path: Path) -> None:
