@@ -19,7 +19,7 @@ down: ## stop everything `make up` started
 
 restart: down up ## stop, then start
 
-tools: ## install what a fresh machine lacks (apt packages, venv from uv.lock, buf, stubs)
+tools: ## install what a fresh machine lacks (apt packages, venv from uv.lock, buf, grpcurl, stubs)
 	./dev/stack.sh tools
 	@[ -x $(BUF) ] || (cd dev/tools && npm ci --no-audit --no-fund --silent)
 

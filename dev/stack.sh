@@ -82,6 +82,20 @@ ensure_tools() {
     ./dev/gen.sh >/dev/null
   fi
   [ -x dev/tools/node_modules/.bin/buf ] || (cd dev/tools && npm ci --no-audit --no-fund --silent)
+  ensure_grpcurl
+}
+
+# grpcurl, pinned, from the Go module proxy (as the bench builds ghz): the README's
+# gRPC examples and tests/e2e/test_readme.py use it. A stamp records the version,
+# so changing GRPCURL_VERSION rebuilds it. v1.8.9 is the newest that builds with
+# Debian 12's Go (1.19; v1.9 needs 1.21+) and asks for reflection v1 first.
+GRPCURL_VERSION=v1.8.9
+TOOLS_BIN=$ROOT/dev/tools/bin
+ensure_grpcurl() {
+  [ -x "$TOOLS_BIN/grpcurl" ] && [ "$(cat "$TOOLS_BIN/.grpcurl-version" 2>/dev/null)" = "$GRPCURL_VERSION" ] && return 0
+  log "installing grpcurl $GRPCURL_VERSION into dev/tools/bin (go install)"
+  GOBIN=$TOOLS_BIN go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$GRPCURL_VERSION"
+  echo "$GRPCURL_VERSION" >"$TOOLS_BIN/.grpcurl-version"
 }
 
 pg_bin() {
