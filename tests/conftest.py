@@ -4,7 +4,8 @@ The dev stack (`make up`) provides PostgreSQL, Redis and Elasticsearch. Tests
 of the API start their own gRPC server and Envoy on free ports, reading their
 own indices (prefix `test_api_`) through a TCP proxy (to cut or slow
 Elasticsearch) and caching in their own Redis (to stop it), so they can break
-things without disturbing the dev stack.
+things without disturbing the dev stack. Tests that stop a real Elasticsearch or
+PostgreSQL (`disruptive`) stop their own (`own_es`, `own_pg`), never the stack's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
 from tests.support import catalog
+from tests.support.instances import OwnElasticsearch, OwnPostgres
 from tests.support.procs import Proc, free_port, port_open, wait_until
 from tests.support.servers import ApiServer, Edge, start_api, start_edge
 from tests.support.tcp_proxy import TcpProxy
@@ -121,3 +123,25 @@ def edge(api: ApiServer) -> Iterator[Edge]:
 async def http(edge: Edge) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=edge.url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def own_es() -> Iterator[OwnElasticsearch]:
+    """An Elasticsearch of the tests' own, for tests that stop and start one."""
+    server = OwnElasticsearch()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(scope="session")
+def own_pg() -> Iterator[OwnPostgres]:
+    """A PostgreSQL of the tests' own, for tests that stop and start one."""
+    server = OwnPostgres()
+    try:
+        server.create()
+        yield server
+    finally:
+        server.remove()

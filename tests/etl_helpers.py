@@ -110,9 +110,14 @@ def run_etl(*args: str, timeout: float = 600, **env_overrides: str) -> None:
     assert code == 0, f"etl {' '.join(args)} exited {code}:\n{proc.log_text()[-4000:]}"
 
 
-async def recreate_database(migrated: bool = True) -> None:
-    """A fresh `movies_test_etl`, migrated as `make up` would leave it (without data)."""
-    async with await AsyncConnection.connect(ADMIN_DSN, autocommit=True) as admin:
+async def recreate_database(
+    migrated: bool = True, *, admin_dsn: str = ADMIN_DSN, dsn: str = TEST_DSN
+) -> None:
+    """A fresh `movies_test_etl`, migrated as `make up` would leave it (without data).
+
+    On the dev stack's PostgreSQL unless the DSNs name another server.
+    """
+    async with await AsyncConnection.connect(admin_dsn, autocommit=True) as admin:
         await admin.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
             (TEST_DB,),
@@ -122,13 +127,17 @@ async def recreate_database(migrated: bool = True) -> None:
             sql.SQL("create database {} owner movies").format(sql.Identifier(TEST_DB))
         )
     if migrated:
-        async with await AsyncConnection.connect(TEST_DSN, autocommit=True) as conn:
+        async with await AsyncConnection.connect(dsn, autocommit=True) as conn:
             await migrate.migrate(conn, settings().etl_migrations_dir)
 
 
 @asynccontextmanager
 async def sample_catalogue(
-    es: AsyncElasticsearch, sqlite: Path | None = None
+    es: AsyncElasticsearch,
+    sqlite: Path | None = None,
+    *,
+    admin_dsn: str = ADMIN_DSN,
+    dsn: str = TEST_DSN,
 ) -> AsyncIterator[None]:
     """A fresh test database and no test indices yet; the indices are dropped
     again afterwards.
@@ -136,9 +145,9 @@ async def sample_catalogue(
     The catalogue is the generated one plus the legacy edge cases, or, given
     `sqlite`, that legacy file alone (the real catalogue's tier).
     """
-    await recreate_database()
+    await recreate_database(admin_dsn=admin_dsn, dsn=dsn)
     await drop_test_indices(es)
-    conn = await connect(TEST_DSN, 5)
+    conn = await connect(dsn, 5)
     async with conn:
         if sqlite is not None:
             await import_sqlite(conn, sqlite)
@@ -160,24 +169,24 @@ async def drop_test_indices(es: AsyncElasticsearch) -> None:
 
 
 @asynccontextmanager
-async def db() -> AsyncIterator[AsyncConnection[Any]]:
-    async with await AsyncConnection.connect(TEST_DSN, autocommit=True) as conn:
+async def db(dsn: str = TEST_DSN) -> AsyncIterator[AsyncConnection[Any]]:
+    async with await AsyncConnection.connect(dsn, autocommit=True) as conn:
         yield conn
 
 
-async def fetch(query: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with db() as conn:
+async def fetch(query: str, *params: Any, dsn: str = TEST_DSN) -> list[tuple[Any, ...]]:
+    async with db(dsn) as conn:
         cur = await conn.execute(query, params or None)
         return await cur.fetchall()
 
 
-async def execute(query: str, *params: Any) -> None:
-    async with db() as conn:
+async def execute(query: str, *params: Any, dsn: str = TEST_DSN) -> None:
+    async with db(dsn) as conn:
         await conn.execute(query, params or None)
 
 
-async def pending_changes() -> int:
-    return int((await fetch("select count(*) from content.etl_change"))[0][0])
+async def pending_changes(dsn: str = TEST_DSN) -> int:
+    return int((await fetch("select count(*) from content.etl_change", dsn=dsn))[0][0])
 
 
 # -- comparing the indices with the database ------------------------------------------
@@ -192,20 +201,23 @@ class Catalogue:
     genres: dict[str, tuple[Any, ...]]
 
 
-async def expected_from_database() -> Catalogue:
+async def expected_from_database(dsn: str = TEST_DSN) -> Catalogue:
     """Read straight from the tables, independently of the ETL's own queries."""
     films_rows = await fetch(
         "select id::text, title, description, rating, type, creation_date::text"
-        " from content.film_work"
+        " from content.film_work",
+        dsn=dsn,
     )
     genre_links = await fetch(
         "select gfw.film_work_id::text, g.id::text, g.name"
-        " from content.genre_film_work gfw join content.genre g on g.id = gfw.genre_id"
+        " from content.genre_film_work gfw join content.genre g on g.id = gfw.genre_id",
+        dsn=dsn,
     )
     person_links = await fetch(
         "select pfw.film_work_id::text, p.id::text, p.full_name, pfw.role, fw.title"
         " from content.person_film_work pfw join content.person p on p.id = pfw.person_id"
-        " join content.film_work fw on fw.id = pfw.film_work_id"
+        " join content.film_work fw on fw.id = pfw.film_work_id",
+        dsn=dsn,
     )
     genres_of: defaultdict[str, set[tuple[str, str]]] = defaultdict(set)
     for film_id, genre_id, name in genre_links:
@@ -237,14 +249,15 @@ async def expected_from_database() -> Catalogue:
                 (fid, titles[fid], tuple(sorted(roles))) for fid, roles in roles_of[pid].items()
             ),
         )
-        for pid, name in await fetch("select id::text, full_name from content.person")
+        for pid, name in await fetch("select id::text, full_name from content.person", dsn=dsn)
     }
     genres = {
         gid: (name, description, count)
         for gid, name, description, count in await fetch(
             "select g.id::text, g.name, g.description, count(gfw.id)"
             " from content.genre g left join content.genre_film_work gfw on gfw.genre_id = g.id"
-            " group by g.id"
+            " group by g.id",
+            dsn=dsn,
         )
     }
     return Catalogue(films, persons, genres)
@@ -292,9 +305,9 @@ async def actual_from_indices(es: AsyncElasticsearch) -> Catalogue:
     return Catalogue(films, persons, genres)
 
 
-async def assert_indices_equal_database(es: AsyncElasticsearch) -> Catalogue:
+async def assert_indices_equal_database(es: AsyncElasticsearch, dsn: str = TEST_DSN) -> Catalogue:
     """The whole read model equals the database; returns it for further checks."""
-    expected = await expected_from_database()
+    expected = await expected_from_database(dsn)
     actual = await actual_from_indices(es)
     for part in ("films", "persons", "genres"):
         want: dict[str, Any] = getattr(expected, part)

@@ -3,22 +3,23 @@ catches up by itself once they are back.
 
 Most tests cut the ETL off through a TCP proxy (refused and dropped connections,
 exactly what a stopped server gives a client) so they do not disturb anyone else.
-The `disruptive` ones really stop the shared Elasticsearch or PostgreSQL.
+The `disruptive` ones really stop an Elasticsearch or a PostgreSQL: the tests' own
+(`own_es`, `own_pg` in tests/conftest.py), never the dev stack's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
 
 from tests import etl_helpers as h
-from tests.support.procs import ROOT, Proc, eventually, free_port
+from tests.support.instances import OwnElasticsearch, OwnPostgres
+from tests.support.procs import Proc, eventually, free_port
 from tests.support.tcp_proxy import TcpProxy
 
 ES_PORT = int(h.ES_URL.rsplit(":", 1)[1].rstrip("/"))
@@ -60,28 +61,31 @@ def alive(proc: Proc) -> bool:
     return proc.popen is not None and proc.popen.poll() is None
 
 
-async def caught_up(es: AsyncElasticsearch) -> bool:
-    if await h.pending_changes():
+async def caught_up(es: AsyncElasticsearch, dsn: str = h.TEST_DSN) -> bool:
+    if await h.pending_changes(dsn):
         return False
-    await h.assert_indices_equal_database(es)
+    await h.assert_indices_equal_database(es, dsn)
     return True
 
 
-async def make_changes(tag: str) -> None:
+async def make_changes(tag: str, dsn: str = h.TEST_DSN) -> None:
     """A rename, a delete and a new film: each must survive the outage."""
     await h.execute(
         "update content.person set full_name = %s"
         " where id = (select id from content.person order by id limit 1)",
         f"Renamed During {tag}",
+        dsn=dsn,
     )
     await h.execute(
         "delete from content.film_work where id = (select id from content.film_work"
-        " order by id desc limit 1)"
+        " order by id desc limit 1)",
+        dsn=dsn,
     )
     await h.execute(
         "insert into content.film_work (id, title, type) values (%s, %s, 'movie')",
         str(uuid.uuid4()),
         f"Filmed During {tag}",
+        dsn=dsn,
     )
 
 
@@ -163,54 +167,67 @@ async def test_postgres_unreachable_then_back(
         proc.stop()
 
 
-# -- the real thing: stopping the shared servers ---------------------------------------
+# -- the real thing: stopping a server (the tests' own, never the dev stack's) ---------
 
 
-def _stack(*args: str) -> None:
-    subprocess.run([str(ROOT / "dev" / "stack.sh"), *args], check=True, timeout=300)
+@dataclass(frozen=True)
+class OwnBackends:
+    """The sample catalogue on the tests' own PostgreSQL and Elasticsearch."""
+
+    es: AsyncElasticsearch
+    dsn: str
+    env: dict[str, str]
 
 
-def _es(command: str) -> None:
-    subprocess.run(
-        [str(ROOT / "dev" / "elasticsearch" / "es.sh"), command], check=True, timeout=300
-    )
+@pytest_asyncio.fixture(scope="module")
+async def own(own_es: OwnElasticsearch, own_pg: OwnPostgres) -> AsyncIterator[OwnBackends]:
+    client = AsyncElasticsearch(own_es.url, request_timeout=30)
+    dsn = own_pg.dsn(h.TEST_DB)
+    try:
+        async with h.sample_catalogue(client, admin_dsn=own_pg.admin_dsn, dsn=dsn):
+            yield OwnBackends(client, dsn, {"POSTGRES_DSN": dsn, "ELASTICSEARCH_URL": own_es.url})
+    finally:
+        await client.close()
 
 
 @pytest.mark.disruptive
-async def test_elasticsearch_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
-    proc = start("etl-outage-es-real")
+async def test_elasticsearch_stopped_then_started(
+    own: OwnBackends, own_es: OwnElasticsearch
+) -> None:
+    proc = start("etl-outage-es-real", **own.env)
     try:
-        await eventually(lambda: caught_up(es), 120, "initial load")
-        _es("stop")
+        await eventually(lambda: caught_up(own.es, own.dsn), 120, "initial load")
+        logged = h.log_count(proc, RETRY_LINE)
+        own_es.stop()
         try:
-            await make_changes("ES Stop")
-            await asyncio.sleep(3)
-            assert alive(proc)
+            await make_changes("ES Stop", own.dsn)
+            await h.wait_for_log(proc, RETRY_LINE, logged + RETRIES_SEEN, within=60)
+            assert await h.pending_changes(own.dsn) > 0, "acknowledged while ES was stopped"
         finally:
-            _es("start")
+            own_es.start()
 
-        await eventually(lambda: caught_up(es), 180, "catching up after the restart")
+        await eventually(lambda: caught_up(own.es, own.dsn), 180, "catching up after the restart")
         assert alive(proc)
     finally:
         proc.stop()
 
 
 @pytest.mark.disruptive
-async def test_postgres_stopped_then_started(sample: None, es: AsyncElasticsearch) -> None:
-    proc = start("etl-outage-pg-real")
+async def test_postgres_stopped_then_started(own: OwnBackends, own_pg: OwnPostgres) -> None:
+    proc = start("etl-outage-pg-real", **own.env)
     try:
-        await eventually(lambda: caught_up(es), 120, "initial load")
+        await eventually(lambda: caught_up(own.es, own.dsn), 120, "initial load")
         # Committed just before the stop: maybe processed, maybe not; never lost.
-        await make_changes("PG Stop")
-        _stack("stop", "postgres")
+        await make_changes("PG Stop", own.dsn)
+        logged = h.log_count(proc, RETRY_LINE)
+        own_pg.stop()
         try:
-            await asyncio.sleep(4)
-            assert alive(proc)
+            await h.wait_for_log(proc, RETRY_LINE, logged + RETRIES_SEEN, within=60)
         finally:
-            _stack("start", "pg")
-        await make_changes("PG Restart")
+            own_pg.start()
+        await make_changes("PG Restart", own.dsn)
 
-        await eventually(lambda: caught_up(es), 120, "catching up after the restart")
+        await eventually(lambda: caught_up(own.es, own.dsn), 120, "catching up after the restart")
         assert alive(proc)
     finally:
         proc.stop()

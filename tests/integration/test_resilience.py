@@ -7,10 +7,12 @@ import random
 import signal
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 import grpc
 import httpx
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
@@ -18,9 +20,13 @@ from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
-from tests.support.procs import ROOT, Proc, eventually, port_open, wait_until
-from tests.support.servers import ApiServer
+from tests.support.instances import OwnElasticsearch
+from tests.support.procs import Proc, eventually, port_open, wait_until
+from tests.support.servers import ApiServer, start_api
 from tests.support.tcp_proxy import TcpProxy
+
+# A Redis nobody listens on: every call goes to Elasticsearch.
+NO_REDIS = "redis://127.0.0.1:1/0"
 
 
 @pytest.fixture
@@ -171,14 +177,39 @@ async def test_sigterm_lets_in_flight_calls_finish(api: ApiServer, es_proxy: Tcp
             api.restart()
 
 
-@pytest.mark.slow
-async def test_real_elasticsearch_stop_and_start(films: fgrpc.FilmServiceAsyncStub) -> None:
+@pytest_asyncio.fixture(scope="module")
+async def films_on_own_es(own_es: OwnElasticsearch) -> AsyncIterator[fgrpc.FilmServiceAsyncStub]:
+    """The test catalogue on the tests' own Elasticsearch, served without a cache."""
+    await c.load(own_es.url, TEST_PREFIX)
+    server = start_api(
+        "test-content-api-own-es",
+        {
+            "ELASTICSEARCH_URL": own_es.url,
+            "ES_INDEX_PREFIX": TEST_PREFIX,
+            "ES_TIMEOUT_SECONDS": "1.0",
+            "REQUEST_DEADLINE_SECONDS": str(DEADLINE_S),
+            "REDIS_URL": NO_REDIS,
+        },
+    )
+    try:
+        async with grpc.aio.insecure_channel(server.target) as ch:
+            yield fgrpc.FilmServiceStub(ch)
+    finally:
+        server.proc.stop()
+
+
+@pytest.mark.disruptive
+async def test_real_elasticsearch_stop_and_start(
+    films_on_own_es: fgrpc.FilmServiceAsyncStub, own_es: OwnElasticsearch
+) -> None:
     """The real engine, stopped and started: 503 meanwhile, healed without a restart."""
-    await es_sh("stop")
+    films = films_on_own_es
+    assert (await films.ListFilms(fpb.ListFilmsRequest(page_size=1))).total == len(c.FILMS)
+    await asyncio.to_thread(own_es.stop)
     try:
         await _unavailable_within_deadline(films)
     finally:
-        await es_sh("start")
+        await asyncio.to_thread(own_es.start)
     deadline = time.monotonic() + 30
     codes = []
     while time.monotonic() < deadline:
@@ -193,13 +224,3 @@ async def test_real_elasticsearch_stop_and_start(films: fgrpc.FilmServiceAsyncSt
     else:
         pytest.fail(f"did not heal after Elasticsearch came back: {codes}")
     assert set(codes) <= {grpc.StatusCode.UNAVAILABLE}
-
-
-async def es_sh(command: str) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        str(ROOT / "dev" / "elasticsearch" / "es.sh"),
-        command,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert await asyncio.wait_for(proc.wait(), 300) == 0
