@@ -44,6 +44,16 @@ _STATUS: dict[type[DomainError], grpc.StatusCode] = {
 
 ERROR_DOMAIN = "movies.v1"
 
+
+def status_for(error: type[DomainError]) -> grpc.StatusCode | None:
+    """The code of the nearest mapped class in the error's hierarchy, so a new
+    subclass (say, of NotFoundError) reaches clients with its parent's code."""
+    for cls in error.__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return None
+
+
 SERVICES = (
     film_service_pb2.DESCRIPTOR.services_by_name["FilmService"],
     genre_service_pb2.DESCRIPTOR.services_by_name["GenreService"],
@@ -74,7 +84,13 @@ class RpcRunner:
                 async with asyncio.timeout(timeout):
                     payload = await call(request)
             except DomainError as exc:
-                code = _STATUS[type(exc)]
+                code = status_for(type(exc))
+                if code is None:
+                    log.error(
+                        "domain error without a status code",
+                        extra={"rpc": name, "error": type(exc).__name__},
+                    )
+                    await _abort(context, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
                 log.info("rpc failed", extra={"rpc": name, "code": code.name, "why": exc.message})
                 await _abort(context, code, exc.message, exc.reason)
             except grpc.aio.AbortError:
