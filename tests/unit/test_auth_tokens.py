@@ -178,6 +178,24 @@ async def test_a_revoked_session_is_refused(
     await expect_refused(verifier, token, "SESSION_REVOKED")
 
 
+async def test_a_cached_token_is_still_refused_once_expired_or_revoked(
+    pair: crypto.KeyPair, denylist: FakeDenyList
+) -> None:
+    now = [time.time()]
+    source = Source(pair)
+    verifier = TokenVerifier(JwksCache(source), denylist, ISS, AUD, clock=lambda: now[0])
+    token = sign(pair, claims())
+    for _ in range(3):
+        await verifier.verify(token)
+    assert source.fetches == 1
+    now[0] += 301
+    await expect_refused(verifier, token, "TOKEN_EXPIRED")
+    now[0] -= 301
+    await verifier.verify(token)
+    denylist.revoked.add("session-1")
+    await expect_refused(verifier, token, "SESSION_REVOKED")
+
+
 async def test_an_unknown_kid_refetches_the_jwks_at_most_once_per_interval(
     pair: crypto.KeyPair,
 ) -> None:
@@ -186,7 +204,7 @@ async def test_an_unknown_kid_refetches_the_jwks_at_most_once_per_interval(
     now = [1000.0]
     source = Source(pair)
     cache = JwksCache(source, refresh_seconds=300, min_refetch_seconds=1.0, clock=lambda: now[0])
-    verifier = TokenVerifier(cache, FakeDenyList(), ISS, AUD)
+    verifier = TokenVerifier(cache, FakeDenyList(), ISS, AUD, cache_size=0)
     await verifier.verify(sign(pair, claims()))
     assert source.fetches == 1
 
@@ -215,7 +233,7 @@ async def test_a_failed_jwks_fetch_keeps_the_keys_it_had(pair: crypto.KeyPair) -
         return {"keys": [pair.public_jwk]}
 
     cache = JwksCache(flaky, refresh_seconds=10, min_refetch_seconds=1, clock=lambda: now[0])
-    verifier = TokenVerifier(cache, FakeDenyList(), ISS, AUD)
+    verifier = TokenVerifier(cache, FakeDenyList(), ISS, AUD, cache_size=0)
     await verifier.verify(sign(pair, claims()))
     now[0] += 60  # stale: refetch fails, the cached key stays
     await verifier.verify(sign(pair, claims()))
