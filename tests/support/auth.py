@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,13 +90,16 @@ class AuthServer:
             return conn.execute(query, params).fetchall()
 
 
-def start_auth(name: str, redis_port: int, **overrides: str) -> Iterator[AuthServer]:
-    """Yields a serving auth server over a fresh database; drops both after."""
+def start_auth(
+    name: str, redis_port: int, fresh: bool = True, **overrides: str
+) -> Generator[AuthServer, None, None]:
+    """Yields a serving auth server over a fresh database (or, with `fresh`
+    false, the one an earlier server of this name left); stops and drops after."""
     database = f"auth_test_{name}"
     port = free_port()
     env = {
         "AUTH_GRPC_PORT": str(port),
-        "AUTH_POSTGRES_DSN": fresh_database(database),
+        "AUTH_POSTGRES_DSN": fresh_database(database) if fresh else dsn(database),
         "AUTH_REDIS_URL": f"redis://127.0.0.1:{redis_port}/1",
         "AUTH_KEY_ENCRYPTION_KEY": KEK,
         "AUTH_ISSUER": ISSUER,
@@ -115,7 +118,8 @@ def start_auth(name: str, redis_port: int, **overrides: str) -> Iterator[AuthSer
         yield server
     finally:
         proc.stop()
-        drop_database(database)
+        if fresh:
+            drop_database(database)
 
 
 @dataclass
