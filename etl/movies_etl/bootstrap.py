@@ -16,7 +16,7 @@ from tenacity import AsyncRetrying
 from movies_etl.adapters import cache, search
 from movies_etl.adapters.postgres import Database, PostgresCatalog
 from movies_etl.config import Settings
-from movies_etl.ports import CacheSignal, Catalog, Index, RetryPolicy
+from movies_etl.ports import AuditCatalog, AuditIndex, CacheSignal, Catalog, Index, RetryPolicy
 from movies_etl.resilience import retrying
 from movies_etl.service import (
     CacheNotifier,
@@ -24,16 +24,18 @@ from movies_etl.service import (
     IncrementalSync,
     StatusReport,
     SyncOptions,
+    Verifier,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """The three things the ETL does, sharing one cache notifier."""
+    """The things the ETL does, sharing one cache notifier."""
 
     sync: IncrementalSync
     rebuild: FullRebuild
     status: StatusReport
+    verifier: Verifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class App:
     sync: IncrementalSync
     rebuild: FullRebuild
     status: StatusReport
+    verifier: Verifier
 
 
 def sync_options(settings: Settings) -> SyncOptions:
@@ -60,6 +63,9 @@ def sync_options(settings: Settings) -> SyncOptions:
         retry_give_up_seconds=settings.etl_retry_give_up_seconds,
         old_index_grace_seconds=settings.es_old_index_grace_seconds,
         progress_every=settings.etl_progress_every,
+        verify_interval_seconds=settings.etl_verify_interval_seconds,
+        verify_sample_size=settings.etl_verify_sample_size,
+        verify_rebuild_fraction=settings.etl_verify_rebuild_fraction,
     )
 
 
@@ -77,30 +83,45 @@ def retry_policy(options: SyncOptions) -> RetryPolicy:
     return attempts
 
 
-def services(catalog: Catalog, index: Index, signal: CacheSignal, options: SyncOptions) -> Services:
-    """The service layer over any stores: the real ones here, fakes in unit tests."""
+def services(
+    catalog: Catalog,
+    index: Index,
+    signal: CacheSignal,
+    options: SyncOptions,
+    audit: tuple[AuditCatalog, AuditIndex] | None = None,
+) -> Services:
+    """The service layer over any stores: the real ones here, fakes in unit tests.
+
+    `audit` gives the same stores seen through the verifier's wider ports; without
+    it `etl run` does not check itself.
+    """
     notifier = CacheNotifier(signal)
     retry = retry_policy(options)
     rebuild = FullRebuild(catalog, index, notifier, options, retry)
+    verifier = Verifier(*audit, rebuild, notifier, options) if audit else None
     return Services(
-        IncrementalSync(catalog, index, notifier, options, retry, rebuild),
+        IncrementalSync(catalog, index, notifier, options, retry, rebuild, verifier),
         rebuild,
         StatusReport(catalog, index),
+        verifier,
     )
 
 
 @asynccontextmanager
 async def app(settings: Settings) -> AsyncIterator[App]:
-    """Everything `etl run|once|reindex|status` needs, closed on the way out."""
+    """Everything `etl run|once|reindex|verify|status` needs, closed on the way out."""
     db = Database(settings.postgres_dsn, settings.postgres_connect_timeout_seconds)
     catalog = PostgresCatalog(db, settings.etl_advisory_lock_key)
     es = search.make_client(settings.elasticsearch_url, settings.es_timeout_seconds)
     redis = cache.make_client(settings.redis_url, settings.redis_timeout_seconds)
     index = search.SearchIndex(es, settings.es_index_prefix)
     signal = cache.RedisCacheSignal(redis, settings.cache_version_key, settings.cache_channel)
-    wired = services(catalog, index, signal, sync_options(settings))
+    wired = services(catalog, index, signal, sync_options(settings), (catalog, index))
+    assert wired.verifier is not None
     try:
-        yield App(settings, catalog, es, index, wired.sync, wired.rebuild, wired.status)
+        yield App(
+            settings, catalog, es, index, wired.sync, wired.rebuild, wired.status, wired.verifier
+        )
     finally:
         await catalog.close()
         await es.close()

@@ -98,6 +98,18 @@ async def _reindex(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+async def _verify(settings: Settings, _: argparse.Namespace) -> int:
+    """Drains the queue first: the check compares the indices with a quiet queue."""
+    retry = bootstrap.retry_policy(bootstrap.sync_options(settings))
+    async with bootstrap.app(settings) as app:
+        await app.sync.run_once()
+        async for attempt in retry(False):
+            with attempt:
+                result = await app.verifier.verify()
+    sys.stdout.write(orjson.dumps(result.state(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0 if result.outcome in ("consistent", "repaired", "rebuilt") else 1
+
+
 async def _status(settings: Settings, _: argparse.Namespace) -> int:
     async with bootstrap.app(settings) as app:
         report = await app.status.report()
@@ -130,7 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     add("run", _run, "sync continuously (what `make up` starts)")
     add("once", _once, "one pass: rebuild if needed, then apply every queued change")
     add("reindex", _reindex, "rebuild all indices and swap the aliases atomically")
-    add("status", _status, "queue lag, last batch and rebuild, documents per index")
+    add("verify", _verify, "compare the indices with the catalogue now; repair what differs")
+    add("status", _status, "queue lag, last batch, rebuild and verification, documents per index")
     return parser
 
 

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     etl_advisory_lock_key: int = 724_339_101
     etl_migrations_dir: Path = _MIGRATIONS
     etl_progress_every: int = Field(50_000, ge=1)
+    # The self-check of `etl run` (start-up, then this often): counts and a sample of
+    # documents against PostgreSQL; see movies_etl.service.verify.
+    etl_verify_interval_seconds: float = Field(600.0, gt=0)
+    etl_verify_sample_size: int = Field(500, ge=0)
+    # Past this share of an index missing (or extra), a full rebuild repairs it.
+    etl_verify_rebuild_fraction: float = Field(0.2, ge=0)
 
     catalog_sqlite: Path | None = None
     etl_seed_films: int = Field(1000, ge=0)

@@ -79,6 +79,44 @@ class Index(Protocol):
     async def count(self, alias: str) -> int | None: ...
 
 
+class AuditSession(QueueSession, Protocol):
+    """What the verifier reads from the catalogue, besides a queue session's reads."""
+
+    async def ids(self, index: str) -> set[str]:
+        """Every id `index` should hold a document for."""
+        ...
+
+    async def sample(self, index: str, size: int) -> list[UUID]:
+        """Up to `size` ids of `index`'s source rows, chosen at random."""
+        ...
+
+    async def record(self, key: str, state: dict[str, Any]) -> None:
+        """Keeps `state` under `key` in the ETL's bookkeeping, for `etl status`."""
+        ...
+
+
+class AuditCatalog(Protocol):
+    def exclusive(self) -> AbstractAsyncContextManager[AuditSession]: ...
+    async def counts(self) -> Counts: ...
+    async def backlog(self) -> Backlog: ...
+
+
+class AuditIndex(Index, Protocol):
+    """What the verifier reads from Elasticsearch, besides the writer's operations."""
+
+    async def ids(self, alias: str) -> set[str]:
+        """Every document id behind `alias`."""
+        ...
+
+    async def sources(self, alias: str, ids: Iterable[str]) -> dict[str, Any]:
+        """The stored document of each id found behind `alias`, decoded."""
+        ...
+
+    async def set_expected(self, expected: Mapping[str, int]) -> None:
+        """Records, per alias, how many documents it should hold (read by the API)."""
+        ...
+
+
 class CacheSignal(Protocol):
     async def signal(self) -> bool: ...
 

@@ -18,7 +18,9 @@ from movies_index.documents import (
     Role,
     RoleList,
 )
+from movies_index.hosts import elasticsearch_hosts
 from movies_index.indices import (
+    EXPECTED_DOCUMENTS,
     GENRES,
     INDEX_NAMES,
     INDEX_SETTINGS,
@@ -35,6 +37,7 @@ from movies_index.indices import (
 __all__ = [
     "CACHE_CHANNEL",
     "CACHE_VERSION_KEY",
+    "EXPECTED_DOCUMENTS",
     "GENRES",
     "INDEX_NAMES",
     "INDEX_SETTINGS",
@@ -54,6 +57,7 @@ __all__ = [
     "Role",
     "RoleList",
     "alias_name",
+    "elasticsearch_hosts",
     "version_pattern",
     "versioned_name",
 ]

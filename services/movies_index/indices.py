@@ -22,6 +22,13 @@ PERSONS: Final = "persons"
 
 LOWERCASE_NORMALIZER: Final = "lowercase_normalizer"
 
+# Key in each concrete index's mapping `_meta`: how many documents the ETL expects it
+# to hold, set when a generation is published and again after each verification.
+# The API compares it with what the index holds, so an index emptied behind the
+# ETL's back (a node lost it) reads as broken, not as an empty catalogue. It lives
+# in the cluster state, which survives the loss of the documents themselves.
+EXPECTED_DOCUMENTS: Final = "expected_documents"
+
 INDEX_SETTINGS: Final[Mapping[str, Any]] = {
     "number_of_shards": 1,
     # A replica wherever a second node can hold it: one dev node stays green, and a

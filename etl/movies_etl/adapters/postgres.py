@@ -54,6 +54,11 @@ async def connect(
     return conn
 
 
+def _table(index: str) -> sql.Composable:
+    """The source table of `index`'s documents, quoted."""
+    return sql.Identifier(*DOCUMENTS[index].table.split("."))
+
+
 class Database:
     """Hands out one reusable connection and replaces it once it breaks.
 
@@ -157,10 +162,7 @@ class PostgresCatalog:
     async def counts(self) -> Counts:
         """Rows per index's source table, to compare with the documents per index."""
         counts = sql.SQL(", ").join(
-            sql.SQL("(select count(*) from {})").format(
-                sql.Identifier(*DOCUMENTS[name].table.split("."))
-            )
-            for name in INDEX_NAMES
+            sql.SQL("(select count(*) from {})").format(_table(name)) for name in INDEX_NAMES
         )
         async with self._db.connection() as conn:
             cur = await conn.execute(sql.SQL("select {}").format(counts))
@@ -251,6 +253,22 @@ class CatalogSession(_Reader):
             "select distinct person_id from content.person_film_work where film_work_id = any(%s)",
             ids,
         )
+
+    async def ids(self, index: str) -> set[str]:
+        cur = await self.conn.execute(sql.SQL("select id::text from {}").format(_table(index)))
+        return {row[0] for row in await cur.fetchall()}
+
+    async def sample(self, index: str, size: int) -> list[UUID]:
+        """Random ids: a top-N sort over the table, no second copy of it."""
+        if size <= 0:
+            return []
+        cur = await self.conn.execute(
+            sql.SQL("select id from {} order by random() limit %s").format(_table(index)), (size,)
+        )
+        return [row[0] for row in await cur.fetchall()]
+
+    async def record(self, key: str, state: dict[str, Any]) -> None:
+        await self._save_state(key, state)
 
     async def _ids(self, query: LiteralString, ids: Iterable[UUID]) -> set[UUID]:
         id_list = list(ids)

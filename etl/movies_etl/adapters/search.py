@@ -11,14 +11,17 @@ from typing import Any
 
 import orjson
 from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch.helpers import async_scan
 from elasticsearch.serializer import OrjsonSerializer
 
 from movies_etl.domain import Action, Upsert
 from movies_index import (
+    EXPECTED_DOCUMENTS,
     INDEX_NAMES,
     INDEX_SETTINGS,
     SPECS,
     alias_name,
+    elasticsearch_hosts,
     version_pattern,
     versioned_name,
 )
@@ -105,11 +108,18 @@ async def swap_aliases(es: AsyncElasticsearch, targets: Mapping[str, str]) -> di
 
 
 def make_client(url: str, timeout: float) -> AsyncElasticsearch:
-    """A client that does not retry on its own: tenacity does, with backoff and logs."""
+    """A client over every node of `url` (comma-separated).
+
+    After a connection error it tries each other node once, at once; anything
+    longer (a cluster that is down, overloaded or electing) is tenacity's, with
+    backoff and logs. Timeouts are not retried here: a bulk request that timed
+    out may still be running.
+    """
+    hosts = elasticsearch_hosts(url)
     return AsyncElasticsearch(
-        url,
+        hosts,
         request_timeout=timeout,
-        max_retries=0,
+        max_retries=len(hosts) - 1,
         retry_on_timeout=False,
         serializer=OrjsonSerializer(),
     )
@@ -172,7 +182,8 @@ class SearchIndex:
 
     async def refresh(self, targets: Iterable[str]) -> None:
         """Makes written documents searchable now, before the API's cache is told."""
-        await self.es.indices.refresh(index=",".join(targets))
+        # A missing alias is the caller's finding to make (`count` says None), not a crash.
+        await self.es.indices.refresh(index=",".join(targets), ignore_unavailable=True)
 
     async def current(self) -> dict[str, list[str]]:
         """alias -> the concrete indices it points to (empty list when missing)."""
@@ -201,6 +212,9 @@ class SearchIndex:
         """
         targets = ",".join(generation.values())
         await self._make_durable(targets)
+        await self.set_expected(
+            {index: await self._count_or_zero(index) for index in generation.values()}
+        )
         previous = await swap_aliases(
             self.es, {self.alias(name): index for name, index in generation.items()}
         )
@@ -250,6 +264,33 @@ class SearchIndex:
                 continue
             found.extend(index for index in response.body if index not in live)
         return sorted(found)
+
+    async def set_expected(self, expected: Mapping[str, int]) -> None:
+        """Writes each index's (or alias's) expected document count into its `_meta`."""
+        for target, documents in expected.items():
+            await self.es.indices.put_mapping(index=target, meta={EXPECTED_DOCUMENTS: documents})
+
+    async def ids(self, alias: str) -> set[str]:
+        """Every id behind `alias`, scrolled without sources."""
+        return {
+            hit["_id"]
+            async for hit in async_scan(
+                self.es,
+                index=alias,
+                query={"query": {"match_all": {}}, "_source": False},
+                size=5000,
+            )
+        }
+
+    async def sources(self, alias: str, ids: Iterable[str]) -> dict[str, Any]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        response = await self.es.mget(index=alias, ids=wanted)
+        return {doc["_id"]: doc["_source"] for doc in response["docs"] if doc.get("found")}
+
+    async def _count_or_zero(self, index: str) -> int:
+        return await self.count(index) or 0
 
     async def count(self, alias: str) -> int | None:
         try:

@@ -13,6 +13,7 @@ from movies_etl.domain import actions, chunks, plan_changes, stale_documents
 from movies_etl.ports import Catalog, Index, QueueSession, RetryPolicy
 from movies_etl.service.common import CacheNotifier, SyncOptions
 from movies_etl.service.rebuild import FullRebuild
+from movies_etl.service.verify import Verifier
 from movies_index import GENRES, MOVIES, PERSONS
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class IncrementalSync:
         options: SyncOptions,
         retry: RetryPolicy,
         rebuild: FullRebuild,
+        verifier: Verifier | None = None,
     ) -> None:
         self._catalog = catalog
         self._index = index
@@ -43,6 +45,7 @@ class IncrementalSync:
         self._opt = options
         self._retry = retry
         self.rebuild = rebuild
+        self.verifier = verifier
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """`etl run`: follows the queue until `stop` is set; never gives up on a backend."""
@@ -55,6 +58,10 @@ class IncrementalSync:
                         await self.rebuild.if_needed()
                         check_generation = False
                     busy = await self._step(max_seq=None)
+                    if not busy and self.verifier is not None:
+                        # Idle: the queue is drained, so the self-check compares like
+                        # with like (start-up, then every ETL_VERIFY_INTERVAL_SECONDS).
+                        await self.verifier.verify_if_due()
                 if attempt.retry_state.outcome and attempt.retry_state.outcome.failed:
                     # After an outage the indices may have been lost or replaced.
                     check_generation = True

@@ -1,4 +1,5 @@
-"""`etl status`: queue lag, what the last batch and rebuild did, documents per index."""
+"""`etl status`: queue lag, what the last batch, rebuild and verification did, documents
+per index."""
 
 from __future__ import annotations
 
@@ -41,4 +42,5 @@ class StatusReport:
             "aliases": aliases,
             "last_batch": state.get("last_batch"),
             "last_rebuild": state.get("last_rebuild"),
+            "last_verification": state.get("last_verification"),
         }
