@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
@@ -17,12 +18,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from auth_service.adapters import crypto
 from auth_service.adapters.migrate import migrate
+from auth_service.adapters.oauth import OAuthProvider, OAuthStates, ProviderConfig
 from auth_service.adapters.passwords import PasswordHasher
 from auth_service.adapters.postgres import PostgresStore
 from auth_service.adapters.throttle import LoginThrottle
 from auth_service.config import Settings
 from auth_service.service_layer.accounts import AccountService, PageLimits
 from auth_service.service_layer.keys import KeyRing, TokenIssuer
+from auth_service.service_layer.oauth import OAuthSignIn
 from auth_service.service_layer.roles import RoleAdmin
 from movies_auth import DenyList, JwksCache, TokenVerifier
 
@@ -38,6 +41,7 @@ class App:
     keys: KeyRing
     accounts: AccountService
     roles: RoleAdmin
+    oauth: OAuthSignIn
     verifier: TokenVerifier
     redis: aioredis.Redis
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -70,6 +74,7 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
         socket_connect_timeout=settings.auth_redis_timeout_seconds,
         health_check_interval=30,
     )
+    http = httpx.AsyncClient(timeout=settings.oauth_http_timeout_seconds)
     app: App | None = None
     try:
         async with pool.connection() as conn:
@@ -121,7 +126,13 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
                 settings.login_history_default_page_size, settings.login_history_max_page_size
             ),
         )
-        app = App(settings, store, keys, accounts, RoleAdmin(store), verifier, redis_client)
+        oauth = OAuthSignIn(
+            {p.config.name: p for p in _providers(settings, http)},
+            OAuthStates(redis_client, settings.oauth_state_ttl_seconds),
+            store,
+            accounts,
+        )
+        app = App(settings, store, keys, accounts, RoleAdmin(store), oauth, verifier, redis_client)
         if background:
             app.tasks = [
                 asyncio.create_task(
@@ -142,7 +153,24 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
             with suppress(asyncio.CancelledError):
                 await task
         await redis_client.aclose()
+        await http.aclose()
         await pool.close()
+
+
+def _providers(settings: Settings, http: httpx.AsyncClient) -> list[OAuthProvider]:
+    if not settings.oauth_yandex_client_id:
+        return []
+    yandex = ProviderConfig(
+        name="yandex",
+        client_id=settings.oauth_yandex_client_id,
+        client_secret=settings.oauth_yandex_client_secret.get_secret_value(),
+        authorize_url=settings.oauth_yandex_authorize_url,
+        token_url=settings.oauth_yandex_token_url,
+        userinfo_url=settings.oauth_yandex_userinfo_url,
+        redirect_uri=settings.oauth_yandex_redirect_uri,
+        scope=settings.oauth_yandex_scope,
+    )
+    return [OAuthProvider(yandex, http)]
 
 
 async def _ensure_partitions(store: PostgresStore, settings: Settings) -> None:

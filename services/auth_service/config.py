@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     # server reachable directly by clients should not trust it.
     auth_trust_forwarded_for: bool = True
 
+    # Sign-in with Yandex ID (authorization code + PKCE); off while the client id
+    # is empty. The URLs are settings so tests can run a stand-in provider.
+    oauth_yandex_client_id: str = ""
+    oauth_yandex_client_secret: SecretStr = SecretStr("")
+    oauth_yandex_authorize_url: str = "https://oauth.yandex.ru/authorize"
+    oauth_yandex_token_url: str = "https://oauth.yandex.ru/token"
+    oauth_yandex_userinfo_url: str = "https://login.yandex.ru/info"
+    oauth_yandex_redirect_uri: str = "http://127.0.0.1:8080/api/v1/auth/oauth/yandex/callback"
+    oauth_yandex_scope: str = ""
+    # How long a started sign-in (its state and PKCE verifier) waits in Redis.
+    oauth_state_ttl_seconds: int = Field(300, ge=10)
+    oauth_http_timeout_seconds: float = Field(5.0, gt=0)
+
     request_deadline_seconds: float = Field(5.0, gt=0)
     shutdown_grace_seconds: float = Field(5.0, ge=0)
     log_level: str = "INFO"

@@ -57,9 +57,15 @@ class AccessPolicy:
 
     public: frozenset[str] = frozenset()
     roles: Mapping[str, str] = field(default_factory=dict)
+    # Methods anyone may call, that learn who is calling when a token is sent
+    # (a bad token is still refused).
+    optional: frozenset[str] = frozenset()
 
     def is_public(self, method: str) -> bool:
         return method in self.public or method[: method.rfind("/") + 1] in self.public
+
+    def is_optional(self, method: str) -> bool:
+        return method in self.optional
 
     def role_for(self, method: str) -> str | None:
         return self.roles.get(method) or self.roles.get(method[: method.rfind("/") + 1])
@@ -113,6 +119,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         behavior = cast(Behavior, handler.unary_unary)
         role = self._policy.role_for(method)
         token = bearer_token(details.invocation_metadata)
+        if token is None and self._policy.is_optional(method):
+            return handler
         verifier = self._verifier
 
         async def checked(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:

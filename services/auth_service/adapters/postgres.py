@@ -129,6 +129,68 @@ class PostgresStore:
                 "update auth.users set password_hash = %s where id = %s", (password_hash, user_id)
             )
 
+    # --- external identities (OAuth) -------------------------------------
+
+    async def user_for_identity(self, provider: str, subject: str) -> str | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "select user_id::text from auth.oauth_accounts"
+                " where provider = %s and subject = %s",
+                (provider, subject),
+            )
+            row = await cur.fetchone()
+        return str(row[0]) if row else None
+
+    async def create_oauth_user(
+        self, provider: str, subject: str, email: str | None, roles: list[str]
+    ) -> str:
+        """A new account linked to the identity. It takes the provider's email
+        only if no account has it (never links to that account)."""
+        user_id = uuid.uuid4()
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "insert into auth.users (id, email) values (%s,"
+                " (select %s::text where not exists"
+                "  (select 1 from auth.users where email = %s::text)))",
+                (user_id, email, email),
+            )
+            for role in roles:
+                await conn.execute(
+                    "insert into auth.user_roles (user_id, role) values (%s, %s)", (user_id, role)
+                )
+            try:
+                await conn.execute(
+                    "insert into auth.oauth_accounts (provider, subject, user_id, email)"
+                    " values (%s, %s, %s, %s)",
+                    (provider, subject, user_id, email),
+                )
+            except errors.UniqueViolation as exc:
+                raise AlreadyExistsError(
+                    "this account was created by a concurrent sign-in; sign in again",
+                    "OAUTH_IDENTITY_TAKEN",
+                ) from exc
+        return str(user_id)
+
+    async def link_identity(
+        self, provider: str, subject: str, user_id: str, email: str | None
+    ) -> str:
+        """Links the identity to the user; returns the user it is linked to
+        (another one if it was linked before)."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "insert into auth.oauth_accounts (provider, subject, user_id, email)"
+                " values (%s, %s, %s, %s) on conflict (provider, subject) do nothing",
+                (provider, subject, user_id, email),
+            )
+            cur = await conn.execute(
+                "select user_id::text from auth.oauth_accounts"
+                " where provider = %s and subject = %s",
+                (provider, subject),
+            )
+            row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
     # --- sessions and refresh tokens -------------------------------------
 
     async def open_session(

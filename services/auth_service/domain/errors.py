@@ -36,6 +36,10 @@ class FailedPreconditionError(DomainError):
     pass
 
 
+class UnavailableError(DomainError):
+    """A backend this call needs (an OAuth provider) did not answer usefully."""
+
+
 class TooManyAttemptsError(DomainError):
     def __init__(self, message: str, reason: str, retry_after_seconds: float) -> None:
         super().__init__(message, reason)

@@ -23,6 +23,7 @@ BUILTIN_ROLES: Final = frozenset({ADMIN, SUBSCRIBER})
 
 METHOD_PASSWORD: Final = "password"
 METHOD_REFRESH: Final = "refresh"
+METHOD_OAUTH: Final = "oauth:{provider}"
 
 
 def normalise_email(raw: str) -> str:
@@ -58,7 +59,8 @@ def check_role_name(name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class User:
     id: str
-    email: str
+    # None for an account made by an OAuth sign-in without a usable email.
+    email: str | None
     roles: tuple[str, ...]
     created_at: datetime
 
@@ -68,7 +70,7 @@ class Credentials:
     """What a sign-in checks; the hash never leaves the service."""
 
     user_id: str
-    email: str
+    email: str | None
     password_hash: str | None
 
 

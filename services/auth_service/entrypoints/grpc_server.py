@@ -29,9 +29,10 @@ from auth_service.domain.errors import (
     PermissionDeniedError,
     TooManyAttemptsError,
     UnauthenticatedError,
+    UnavailableError,
 )
 from auth_service.domain.models import ADMIN, ClientInfo, Session, Tokens, User
-from movies_auth import AccessPolicy, abort, current_principal
+from movies_auth import AccessPolicy, abort, current_principal, optional_principal
 from movies_logging import request_id
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ _STATUS: Final[dict[type[DomainError], grpc.StatusCode]] = {
     FailedPreconditionError: grpc.StatusCode.FAILED_PRECONDITION,
     # The transcoder turns RESOURCE_EXHAUSTED into HTTP 429.
     TooManyAttemptsError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    UnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
 _BACKEND_ERRORS: Final = (psycopg.OperationalError, redis.exceptions.ConnectionError, TimeoutError)
 _USER_AGENT_MAX: Final = 512
@@ -69,7 +71,6 @@ def access_policy() -> AccessPolicy:
             "Login",
             "Refresh",
             "GetJwks",
-            "GetOAuthAuthorizeUrl",
             "OAuthCallback",
         )
     }
@@ -78,7 +79,11 @@ def access_policy() -> AccessPolicy:
         "/grpc.reflection.v1alpha.ServerReflection/",
         "/grpc.reflection.v1.ServerReflection/",
     }
-    return AccessPolicy(public=frozenset(public), roles={f"/{ROLES.full_name}/": ADMIN})
+    # A signed-in caller of GetOAuthAuthorizeUrl links the provider to its account.
+    optional = frozenset({f"/{AUTH.full_name}/GetOAuthAuthorizeUrl"})
+    return AccessPolicy(
+        public=frozenset(public), roles={f"/{ROLES.full_name}/": ADMIN}, optional=optional
+    )
 
 
 def client_info(context: Context, trust_forwarded_for: bool) -> ClientInfo:
@@ -103,7 +108,10 @@ def _ts(at: datetime) -> timestamp_pb2.Timestamp:
 
 def user_pb2(user: User) -> pb.User:
     return pb.User(
-        user_id=user.id, email=user.email, roles=list(user.roles), create_time=_ts(user.created_at)
+        user_id=user.id,
+        email=user.email or "",
+        roles=list(user.roles),
+        create_time=_ts(user.created_at),
     )
 
 
@@ -165,13 +173,13 @@ class Handlers:
         )
         return empty_pb2.Empty()
 
-    async def oauth_not_yet(self, r: Message, c: Context) -> Message:
-        await abort(
-            c,
-            grpc.StatusCode.UNIMPLEMENTED,
-            "sign-in with external providers is not available yet",
-            "OAUTH_NOT_AVAILABLE",
-        )
+    async def oauth_authorize_url(self, r: pb.GetOAuthAuthorizeUrlRequest, c: Context) -> Message:
+        url, state = await self._app.oauth.start(r.provider, optional_principal())
+        return pb.GetOAuthAuthorizeUrlResponse(authorization_url=url, state=state)
+
+    async def oauth_callback(self, r: pb.OAuthCallbackRequest, c: Context) -> Message:
+        t = await self._app.oauth.finish(r.provider, r.code, r.state, self._client(c))
+        return pb.OAuthCallbackResponse(**_token_fields(t))
 
     async def get_jwks(self, r: pb.GetJwksRequest, c: Context) -> Message:
         return pb.JsonWebKeySet(
@@ -235,8 +243,8 @@ class Handlers:
                 "ListSessions": self.list_sessions,
                 "RevokeSession": self.revoke_session,
                 "ChangePassword": self.change_password,
-                "GetOAuthAuthorizeUrl": self.oauth_not_yet,
-                "OAuthCallback": self.oauth_not_yet,
+                "GetOAuthAuthorizeUrl": self.oauth_authorize_url,
+                "OAuthCallback": self.oauth_callback,
                 "GetJwks": self.get_jwks,
             },
             USERS.name: {

@@ -17,6 +17,7 @@ from auth_service.adapters.passwords import PasswordHasher
 from auth_service.adapters.postgres import PostgresStore, RefreshOutcome
 from auth_service.adapters.throttle import LoginThrottle
 from auth_service.domain.errors import (
+    FailedPreconditionError,
     InvalidArgumentError,
     NotFoundError,
     TooManyAttemptsError,
@@ -152,6 +153,13 @@ class AccountService:
         access = self._issuer.issue(user.id, result.session_id, user.roles)
         return Tokens(access, new_token, self._issuer.ttl_seconds, result.session_id)
 
+    async def sign_in(self, user_id: str, client: ClientInfo, method: str) -> Tokens:
+        """Opens a session for a user another service-layer flow has identified
+        (an OAuth sign-in), and records it."""
+        tokens = await self._open_session(user_id, client)
+        await self._record(user_id, client, method, True)
+        return tokens
+
     async def _open_session(self, user_id: str, client: ClientInfo) -> Tokens:
         refresh = secrets.token_urlsafe(_REFRESH_TOKEN_BYTES)
         session_id = await self._store.open_session(
@@ -197,6 +205,11 @@ class AccountService:
         creds = await self._store.credentials_by_id(principal.user_id)
         if creds is None:
             raise NotFoundError("the account no longer exists", "USER_NOT_FOUND")
+        if creds.email is None or creds.password_hash is None:
+            raise FailedPreconditionError(
+                "this account signs in through an external provider and has no password",
+                "NO_PASSWORD",
+            )
         await self._check_throttle(creds.email)
         if not await self._hasher.verify(creds.password_hash, old):
             await self._throttle.failed(creds.email)
