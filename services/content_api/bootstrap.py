@@ -24,6 +24,7 @@ class App:
     catalog: CatalogService
     cache: RedisCache
     es: AsyncElasticsearch
+    search: ElasticsearchSearch
 
 
 @asynccontextmanager
@@ -51,8 +52,9 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         retry_after_seconds=settings.cache_retry_after_seconds,
         local_bytes=settings.local_cache_max_bytes,
     )
+    search = ElasticsearchSearch(es, settings.es_index_prefix, settings.max_result_window)
     catalog = CatalogService(
-        ElasticsearchSearch(es, settings.es_index_prefix, settings.max_result_window),
+        search,
         cache,
         PageLimits(settings.default_page_size, settings.max_page_size, settings.max_result_window),
         settings.max_query_length,
@@ -60,7 +62,7 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
     )
     await cache.start()
     try:
-        yield App(settings, catalog, cache, es)
+        yield App(settings, catalog, cache, es, search)
     finally:
         await cache.close()
         await es.close()

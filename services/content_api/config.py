@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     es_index_prefix: str = ""
     es_timeout_seconds: float = Field(2.0, gt=0)
     es_max_connections: int = Field(32, ge=1)
+    # How often health checks that no index was emptied behind the ETL's back.
+    catalogue_check_interval_seconds: float = Field(5.0, gt=0)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = Field(0.25, gt=0)

@@ -17,6 +17,7 @@ from content_api.entrypoints.grpc_server import (
     generic_handlers,
     set_serving,
 )
+from content_api.service_layer.readiness import Readiness
 from movies_logging import configure
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,16 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         address = f"{settings.grpc_host}:{settings.grpc_port}"
         server.add_insecure_port(address)
         await server.start()
-        await set_serving(health, True)
+        readiness = Readiness(
+            app.search,
+            lambda serving: set_serving(health, serving),
+            settings.catalogue_check_interval_seconds,
+        )
+        # SERVING unless the catalogue was emptied behind the ETL's back (or, with
+        # Elasticsearch unreachable for now, SERVING: requests say UNAVAILABLE).
+        if await readiness.check() is None:
+            await set_serving(health, True)
+        probing = asyncio.create_task(readiness.run(), name="catalogue-readiness")
         log.info("serving", extra={"address": address})
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -44,6 +54,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if ready is not None:
             ready.set()
         await stop.wait()
+        probing.cancel()  # so it cannot report SERVING again during the drain
         log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
         await set_serving(health, False)
         await server.stop(settings.shutdown_grace_seconds)

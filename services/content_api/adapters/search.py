@@ -13,6 +13,7 @@ from elasticsearch import AsyncElasticsearch
 from content_api.domain.errors import BackendUnavailableError
 from content_api.domain.models import FilmSort, Page
 from movies_index import (
+    EXPECTED_DOCUMENTS,
     GENRES,
     MOVIES,
     PERSONS,
@@ -89,6 +90,29 @@ class ElasticsearchSearch:
         self._movies = alias_name(MOVIES, index_prefix)
         self._genres = alias_name(GENRES, index_prefix)
         self._persons = alias_name(PERSONS, index_prefix)
+
+    async def hollow_indices(self) -> list[str]:
+        """Aliases over an index that holds no documents though the ETL expects some.
+
+        The ETL writes the count it expects into each index's `_meta` (when it
+        publishes a generation and after each self-check). An alias that does not
+        exist yet is a fresh machine, not a loss, and is not reported.
+        """
+        hollow: list[str] = []
+        for alias in (self._movies, self._genres, self._persons):
+            try:
+                mappings = await self._es.indices.get_mapping(index=alias)
+                expected = sum(
+                    int((body.get("mappings", {}).get("_meta") or {}).get(EXPECTED_DOCUMENTS, 0))
+                    for body in mappings.body.values()
+                )
+                if expected and not int((await self._es.count(index=alias))["count"]):
+                    hollow.append(alias)
+            except elasticsearch.NotFoundError:
+                continue
+            except (elasticsearch.TransportError, elasticsearch.ApiError) as exc:
+                raise _unavailable(exc) from exc
+        return hollow
 
     async def get_film(self, film_id: str) -> FilmDocument | None:
         return cast("FilmDocument | None", await self._get(self._movies, film_id))
