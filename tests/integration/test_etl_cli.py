@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from elasticsearch import AsyncElasticsearch
 
 from tests import etl_helpers as h
 from tests.support import legacy
-from tests.support.procs import VENV_BIN, eventually
+from tests.support.procs import VENV_BIN
 
 
 def etl_output(*args: str, **env: str) -> str:
@@ -91,9 +90,7 @@ async def test_run_stops_cleanly_on_sigterm() -> None:
     proc = h.etl_process("etl-sigterm", "run")
     proc.log_path.unlink(missing_ok=True)
     proc.start()
-    await eventually(
-        lambda: asyncio.sleep(0, "following the change queue" in proc.log_text()), 30, "start"
-    )
+    await h.wait_for_log(proc, "following the change queue", within=30)
 
     code = proc.stop(signal.SIGTERM, timeout=10)
 
