@@ -112,7 +112,7 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     """Everything `etl run|once|reindex|verify|status` needs, closed on the way out."""
     db = Database(settings.postgres_dsn, settings.postgres_connect_timeout_seconds)
     catalog = PostgresCatalog(db, settings.etl_advisory_lock_key)
-    es = search.make_client(settings.elasticsearch_url, settings.es_timeout_seconds)
+    es = search.make_client(settings.elasticsearch_hosts, settings.es_timeout_seconds)
     redis = cache.make_client(settings.redis_url, settings.redis_timeout_seconds)
     index = search.SearchIndex(es, settings.es_index_prefix)
     signal = cache.RedisCacheSignal(redis, settings.cache_version_key, settings.cache_channel)

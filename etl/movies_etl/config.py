@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY
+from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY, elasticsearch_hosts
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     postgres_dsn: str = "postgresql://movies:movies@127.0.0.1:5432/movies"
     postgres_connect_timeout_seconds: float = Field(5.0, gt=0)
 
+    # One node, or several separated by commas (a cluster): http://es1:9200,http://es2:9200
     elasticsearch_url: str = "http://127.0.0.1:9200"
     es_index_prefix: str = ""
     es_timeout_seconds: float = Field(60.0, gt=0)
@@ -63,3 +64,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("elasticsearch_url")
+    @classmethod
+    def _hosts_parse(cls, value: str) -> str:
+        elasticsearch_hosts(value)  # a bad list fails at start-up, naming the entry
+        return value
+
+    @property
+    def elasticsearch_hosts(self) -> list[str]:
+        return elasticsearch_hosts(self.elasticsearch_url)

@@ -27,15 +27,28 @@ class App:
     search: ElasticsearchSearch
 
 
-@asynccontextmanager
-async def build_app(settings: Settings) -> AsyncIterator[App]:
-    es = AsyncElasticsearch(
-        settings.elasticsearch_url,
+def make_es_client(settings: Settings) -> AsyncElasticsearch:
+    """A client over every node of `ELASTICSEARCH_URL` that retries elsewhere.
+
+    After a connection error or a timeout the request goes to another node (a
+    node that died, or one back but not yet rejoined, is then skipped for a
+    while). The request's deadline bounds the whole chain: the RPC is cancelled
+    when it passes, so retries are useful only while they can still fit in it,
+    each other node once and at least one retry.
+    """
+    hosts = settings.elasticsearch_hosts
+    return AsyncElasticsearch(
+        hosts,
         request_timeout=settings.es_timeout_seconds,
-        max_retries=1,
-        retry_on_timeout=False,
+        max_retries=max(1, len(hosts) - 1),
+        retry_on_timeout=True,
         connections_per_node=settings.es_max_connections,
     )
+
+
+@asynccontextmanager
+async def build_app(settings: Settings) -> AsyncIterator[App]:
+    es = make_es_client(settings)
     redis_client = aioredis.Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_seconds,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY
+from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY, elasticsearch_hosts
 
 
 class Settings(BaseSettings):
@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     grpc_port: int = Field(50051, ge=1, le=65535)
     grpc_max_concurrent_rpcs: int = Field(1000, ge=1)
 
+    # One node, or several separated by commas (a cluster): http://es1:9200,http://es2:9200
     elasticsearch_url: str = "http://127.0.0.1:9200"
     es_index_prefix: str = ""
     es_timeout_seconds: float = Field(2.0, gt=0)
@@ -46,3 +47,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, ge=1)
     max_result_window: int = Field(10_000, ge=1)
     max_query_length: int = Field(256, ge=1)
+
+    @field_validator("elasticsearch_url")
+    @classmethod
+    def _hosts_parse(cls, value: str) -> str:
+        elasticsearch_hosts(value)  # a bad list fails at start-up, naming the entry
+        return value
+
+    @property
+    def elasticsearch_hosts(self) -> list[str]:
+        return elasticsearch_hosts(self.elasticsearch_url)

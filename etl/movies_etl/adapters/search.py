@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -21,7 +21,6 @@ from movies_index import (
     INDEX_SETTINGS,
     SPECS,
     alias_name,
-    elasticsearch_hosts,
     version_pattern,
     versioned_name,
 )
@@ -107,17 +106,16 @@ async def swap_aliases(es: AsyncElasticsearch, targets: Mapping[str, str]) -> di
     return previous
 
 
-def make_client(url: str, timeout: float) -> AsyncElasticsearch:
-    """A client over every node of `url` (comma-separated).
+def make_client(hosts: Sequence[str], timeout: float) -> AsyncElasticsearch:
+    """A client over every node of `ELASTICSEARCH_URL`.
 
     After a connection error it tries each other node once, at once; anything
     longer (a cluster that is down, overloaded or electing) is tenacity's, with
     backoff and logs. Timeouts are not retried here: a bulk request that timed
     out may still be running.
     """
-    hosts = elasticsearch_hosts(url)
     return AsyncElasticsearch(
-        hosts,
+        list(hosts),
         request_timeout=timeout,
         max_retries=len(hosts) - 1,
         retry_on_timeout=False,
