@@ -5,7 +5,12 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY, elasticsearch_hosts
+from movies_index import (
+    CACHE_CHANNEL,
+    CACHE_VERSION_KEY,
+    elasticsearch_hosts,
+    sentinel_addresses,
+)
 
 
 class Settings(BaseSettings):
@@ -28,6 +33,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = Field(0.25, gt=0)
     redis_max_connections: int = Field(64, ge=1)
+    # Sentinels ("host:port,host:port") to ask for the master of REDIS_SENTINEL_MASTER;
+    # empty: the one server of REDIS_URL. With Sentinel, REDIS_URL gives db and password.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "mymaster"
     cache_ttl_seconds: int = Field(300, ge=1)
     # Payload bytes the in-process tier in front of Redis may hold; 0 turns it off.
     local_cache_max_bytes: int = Field(4 << 20, ge=0)
@@ -38,6 +47,9 @@ class Settings(BaseSettings):
     cache_retry_after_seconds: float = Field(1.0, gt=0)
 
     request_deadline_seconds: float = Field(3.0, gt=0)
+    # After SIGTERM: health says NOT_SERVING for this long, still serving, so a load
+    # balancer (Envoy's health check) stops sending before the server stops.
+    shutdown_drain_seconds: float = Field(2.0, ge=0)
     shutdown_grace_seconds: float = Field(5.0, ge=0)
 
     log_level: str = "INFO"
@@ -52,6 +64,12 @@ class Settings(BaseSettings):
     @classmethod
     def _hosts_parse(cls, value: str) -> str:
         elasticsearch_hosts(value)  # a bad list fails at start-up, naming the entry
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_parse(cls, value: str) -> str:
+        sentinel_addresses(value)
         return value
 
     @property

@@ -1,8 +1,9 @@
-"""Runs the gRPC server: uvloop, graceful shutdown on SIGTERM/SIGINT."""
+"""Runs the gRPC server: uvloop; on SIGTERM/SIGINT it drains, then stops gracefully."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    """Serves until SIGTERM; then reports NOT_SERVING and lets in-flight calls finish."""
+    """Serves until SIGTERM; then reports NOT_SERVING, keeps serving for the drain
+    period and lets in-flight calls finish."""
     async with build_app(settings) as app:
         server = grpc.aio.server(
             maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
@@ -55,8 +57,21 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             ready.set()
         await stop.wait()
         probing.cancel()  # so it cannot report SERVING again during the drain
-        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
+        log.info(
+            "draining",
+            extra={
+                "drain_s": settings.shutdown_drain_seconds,
+                "grace_s": settings.shutdown_grace_seconds,
+            },
+        )
         await set_serving(health, False)
+        # Still serving while Envoy's health check notices NOT_SERVING and sends
+        # elsewhere; stopping at once would end the calls already routed here
+        # (499s at the edge). A second signal skips the rest of the drain.
+        stop.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.shutdown_drain_seconds)
+        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
         await server.stop(settings.shutdown_grace_seconds)
 
 

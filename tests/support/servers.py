@@ -37,7 +37,8 @@ class ApiServer:
 
 def start_api(name: str, env: dict[str, str]) -> ApiServer:
     port = free_port()
-    full_env = {"GRPC_PORT": str(port), "LOG_LEVEL": "INFO", **env}
+    # No drain by default: only tests with an edge in front need it (they set it).
+    full_env = {"GRPC_PORT": str(port), "LOG_LEVEL": "INFO", "SHUTDOWN_DRAIN_SECONDS": "0", **env}
     server = ApiServer(
         Proc(name, [str(VENV_BIN / "content-api")], full_env).start(), port, full_env
     )
