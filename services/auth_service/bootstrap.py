@@ -90,6 +90,12 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
         await keys.ensure()
         await _ensure_partitions(store, settings)
         denylist = DenyList(redis_client)
+        hasher = PasswordHasher(
+            settings.argon2_time_cost,
+            settings.argon2_memory_cost_kib,
+            settings.argon2_parallelism,
+            settings.argon2_max_concurrency,
+        )
         issuer = TokenIssuer(
             keys, settings.auth_issuer, settings.auth_audience, settings.access_token_ttl_seconds
         )
@@ -106,11 +112,7 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
         )
         accounts = AccountService(
             store,
-            PasswordHasher(
-                settings.argon2_time_cost,
-                settings.argon2_memory_cost_kib,
-                settings.argon2_parallelism,
-            ),
+            hasher,
             LoginThrottle(
                 redis_client,
                 settings.login_failure_threshold,
@@ -152,6 +154,8 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        if app is not None:
+            app.accounts.close()
         await redis_client.aclose()
         await http.aclose()
         await pool.close()

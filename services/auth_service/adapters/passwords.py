@@ -7,6 +7,7 @@ thread; argon2's C code releases the GIL, letting other calls proceed.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
@@ -14,7 +15,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class PasswordHasher:
-    def __init__(self, time_cost: int, memory_cost_kib: int, parallelism: int) -> None:
+    def __init__(
+        self, time_cost: int, memory_cost_kib: int, parallelism: int, max_concurrency: int = 2
+    ) -> None:
+        # Its own threads: a burst of sign-ins queues here instead of taking
+        # every thread of the loop's default executor.
+        self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="argon2")
         self._hasher = Argon2Hasher(
             time_cost=time_cost,
             memory_cost=memory_cost_kib,
@@ -26,10 +32,17 @@ class PasswordHasher:
         self._dummy = self._hasher.hash("not a password of anyone")
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._hasher.hash, password
+        )
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await asyncio.to_thread(self._verify, password_hash, password)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._verify, password_hash, password
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:

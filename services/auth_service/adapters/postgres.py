@@ -59,6 +59,7 @@ class RefreshResult:
     outcome: RefreshOutcome
     session_id: str = ""
     user_id: str = ""
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,41 +214,19 @@ class PostgresStore:
     async def rotate_refresh_token(
         self, old_hash: bytes, new_hash: bytes, ttl_seconds: int, ip: str, user_agent: str
     ) -> RefreshResult:
-        """Exchanges a refresh token once. The row lock makes two concurrent
-        exchanges of one token serial: the second sees it used (a reuse)."""
-        async with self._pool.connection() as conn, conn.transaction():
+        """Exchanges a refresh token once, in one round trip (see migration 0003);
+        a successful exchange is also recorded in the login history."""
+        async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "select t.session_id::text, s.user_id::text, t.used_at is not null,"
-                " t.expires_at <= now() or s.expires_at <= now(), s.revoked_at is not null"
-                " from auth.refresh_tokens t join auth.sessions s on s.id = t.session_id"
-                " where t.token_hash = %s for update of t, s",
-                (old_hash,),
+                "select r_outcome, r_session_id::text, r_user_id::text, r_roles"
+                " from auth.rotate_refresh_token(%s, %s, %s, %s, %s)",
+                (old_hash, new_hash, ttl_seconds, ip, user_agent),
             )
             row = await cur.fetchone()
-            if row is None:
-                return RefreshResult(RefreshOutcome.UNKNOWN)
-            session_id, user_id, used, expired, revoked = row
-            if revoked:
-                return RefreshResult(RefreshOutcome.REVOKED, session_id, user_id)
-            if used:
-                return RefreshResult(RefreshOutcome.REUSED, session_id, user_id)
-            if expired:
-                return RefreshResult(RefreshOutcome.EXPIRED, session_id, user_id)
-            await conn.execute(
-                "update auth.refresh_tokens set used_at = now() where token_hash = %s", (old_hash,)
-            )
-            await conn.execute(
-                "insert into auth.refresh_tokens (token_hash, session_id, expires_at)"
-                " values (%s, %s, now() + make_interval(secs => %s))",
-                (new_hash, session_id, ttl_seconds),
-            )
-            await conn.execute(
-                "update auth.sessions set last_used_at = now(),"
-                " expires_at = now() + make_interval(secs => %s), ip = %s, user_agent = %s"
-                " where id = %s",
-                (ttl_seconds, ip, user_agent, session_id),
-            )
-        return RefreshResult(RefreshOutcome.ROTATED, session_id, user_id)
+        assert row is not None
+        return RefreshResult(
+            RefreshOutcome(row[0]), row[1] or "", row[2] or "", tuple(row[3] or ())
+        )
 
     async def session_is_active(self, session_id: str) -> bool:
         async with self._pool.connection() as conn:

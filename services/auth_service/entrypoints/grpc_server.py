@@ -51,7 +51,7 @@ _STATUS: Final[dict[type[DomainError], grpc.StatusCode]] = {
     TooManyAttemptsError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     UnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
-_BACKEND_ERRORS: Final = (psycopg.OperationalError, redis.exceptions.ConnectionError, TimeoutError)
+_BACKEND_ERRORS: Final = (psycopg.OperationalError, redis.exceptions.ConnectionError)
 _USER_AGENT_MAX: Final = 512
 
 AUTH = pb.DESCRIPTOR.services_by_name["AuthService"]
@@ -290,6 +290,14 @@ def _wrap(name: str, call: Call, deadline_seconds: float) -> Call:
             await abort(context, code, exc.message, exc.reason, extra)
         except grpc.aio.AbortError:
             raise
+        except TimeoutError:
+            log.warning("rpc deadline exceeded", extra={"rpc": name, "timeout_s": timeout})
+            await abort(
+                context,
+                grpc.StatusCode.UNAVAILABLE,
+                "the service is busy; retry later",
+                "DEADLINE_EXCEEDED",
+            )
         except _BACKEND_ERRORS:
             log.exception("backend unavailable", extra={"rpc": name})
             await abort(
