@@ -12,10 +12,17 @@ export ENVOY_TRANSCODER_PORT=${ENVOY_TRANSCODER_PORT:-8090}
 # Everything else a stack binds follows the ports above, so a second stack on
 # shifted ports (and its own STACK_DIR) runs beside the default one.
 export ES_TRANSPORT_PORT=${ES_TRANSPORT_PORT:-$((ES_PORT + 100))}
+# ES_NODES Elasticsearch nodes (dev/elasticsearch/es.sh) on ES_PORT, ES_PORT+1, ...
+# and API_REPLICAS content-API processes on GRPC_PORT, GRPC_PORT+API_PORT_STEP, ...
+# (a step of 100 keeps clear of the auth service's 50052), all behind one Envoy.
+export ES_NODES=${ES_NODES:-1} API_REPLICAS=${API_REPLICAS:-1} API_PORT_STEP=${API_PORT_STEP:-100}
+[[ $ES_NODES =~ ^[1-9][0-9]*$ ]] || { echo "ES_NODES must be a positive integer" >&2; exit 2; }
+[[ $API_REPLICAS =~ ^[1-9][0-9]*$ ]] || { echo "API_REPLICAS must be a positive integer" >&2; exit 2; }
 export PG_DB=${PG_DB:-movies} PG_USER=${PG_USER:-movies} PG_PASSWORD=${PG_PASSWORD:-movies}
 export POSTGRES_DSN=${POSTGRES_DSN:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
-export ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-http://127.0.0.1:$ES_PORT}
+# Every node's URL, comma-separated: the API and the ETL spread requests over them.
+export ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-$(./dev/elasticsearch/es.sh urls)}
 VENV=$ROOT/.venv
 LOGS=$STACK_DIR/logs RUN=$STACK_DIR/run
 mkdir -p "$LOGS" "$RUN"
@@ -153,21 +160,55 @@ redis_up() {
 es_up() { ./dev/elasticsearch/es.sh start; }
 es_down() { ./dev/elasticsearch/es.sh stop || true; }
 
-grpc_healthy() { "$VENV/bin/python" -m content_api.healthcheck --port "$GRPC_PORT" --timeout 1; }
+grpc_healthy() { "$VENV/bin/python" -m content_api.healthcheck --port "$1" --timeout 1; }
+
+# Replica i: its name (pid and log files) and port. Replica 0 keeps the names a
+# single process always had.
+api_name() { if (($1 == 0)); then echo content-api; else echo "content-api-$1"; fi; }
+api_port() { echo $((GRPC_PORT + $1 * API_PORT_STEP)); }
+
+# Envoy's upstreams: every replica.
+grpc_upstreams() {
+  local i out=""
+  for ((i = 0; i < API_REPLICAS; i++)); do out+="${out:+,}127.0.0.1:$(api_port "$i")"; done
+  echo "$out"
+}
 
 api_up() {
-  if pid_alive content-api && grpc_healthy >/dev/null 2>&1; then log "content-api already up on :$GRPC_PORT"; return; fi
-  stop_pid content-api
-  start_bg content-api "$VENV/bin/content-api"
-  wait_for content-api 60 grpc_healthy
-  pid_alive content-api || die "content-api exited (is :$GRPC_PORT taken? see $LOGS/content-api.log)"
-  log "content-api (gRPC) started on :$GRPC_PORT"
+  local i name port
+  for ((i = 0; i < API_REPLICAS; i++)); do
+    name=$(api_name "$i") port=$(api_port "$i")
+    if pid_alive "$name" && grpc_healthy "$port" >/dev/null 2>&1; then log "$name already up on :$port"; continue; fi
+    stop_pid "$name"
+    GRPC_PORT=$port start_bg "$name" "$VENV/bin/content-api"
+  done
+  for ((i = 0; i < API_REPLICAS; i++)); do
+    name=$(api_name "$i") port=$(api_port "$i")
+    wait_for "$name" 60 grpc_healthy "$port"
+    pid_alive "$name" || die "$name exited (is :$port taken? see $LOGS/$name.log)"
+    log "$name (gRPC) serving on :$port"
+  done
+  # Replicas beyond API_REPLICAS (left by an earlier, larger `up`) stop.
+  api_down "$API_REPLICAS"
+}
+
+# api_down [FROM]: stops every replica with an index >= FROM (default 0: all), in
+# parallel: each drains for SHUTDOWN_DRAIN_SECONDS first.
+api_down() {
+  local from=${1:-0} pidf name i
+  for pidf in "$RUN"/content-api.pid "$RUN"/content-api-*.pid; do
+    [ -f "$pidf" ] || continue
+    name=$(basename "$pidf" .pid) i=${name#content-api}; i=${i#-}
+    if (( ${i:-0} >= from )); then stop_pid "$name" & fi
+  done
+  wait
 }
 
 envoy_up() {
   local cfg=$STACK_DIR/envoy/envoy.yaml
   mkdir -p "$STACK_DIR/envoy"
-  DOCS_DIR=$ROOT/gen/docs "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
+  DOCS_DIR=$ROOT/gen/docs GRPC_UPSTREAMS=${GRPC_UPSTREAMS:-$(grpc_upstreams)} \
+    "$VENV/bin/python" envoy/render.py --descriptor "$ROOT/gen/descriptors.pb" --out "$cfg"
   if pid_alive envoy && cmp -s "$cfg" "$RUN/envoy.applied.yaml" \
      && cmp -s gen/descriptors.pb "$RUN/envoy.applied.pb" \
      && curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready" >/dev/null; then
@@ -198,9 +239,9 @@ summary() {
   cat <<EOS
 
   REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
-  gRPC             127.0.0.1:$GRPC_PORT  (reflection + grpc.health.v1)
+  gRPC             $(grpc_upstreams | sed 's/,/ /g')  (reflection + grpc.health.v1)
   Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT  (transcoder 127.0.0.1:$ENVOY_TRANSCODER_PORT)
-  Elasticsearch    $ELASTICSEARCH_URL  (transport 127.0.0.1:$ES_TRANSPORT_PORT)
+  Elasticsearch    $ELASTICSEARCH_URL  (transport from 127.0.0.1:$ES_TRANSPORT_PORT)
   PostgreSQL       $POSTGRES_DSN
   Redis            $REDIS_URL
   state and logs   $STACK_DIR
@@ -216,7 +257,7 @@ cmd_up() {
 }
 
 cmd_down() {
-  stop_pid envoy; stop_pid content-api; stop_pid etl
+  stop_pid envoy; api_down; stop_pid etl
   stop_pid redis; es_down; pg_down
 }
 
@@ -226,7 +267,7 @@ case "${1:-}" in
   down) cmd_down ;;
   tools) ensure_tools ;;
   start) shift; for p in "$@"; do "${p//-/_}_up"; done ;;
-  stop) shift; for p in "$@"; do case $p in postgres) pg_down ;; elasticsearch|es) es_down ;; *) stop_pid "$p" ;; esac; done ;;
+  stop) shift; for p in "$@"; do case $p in postgres) pg_down ;; elasticsearch|es) es_down ;; api) api_down ;; *) stop_pid "$p" ;; esac; done ;;
   env) summary ;;
   *) echo "usage: $0 up|down|tools|start PART...|stop PART...|env" >&2; exit 2 ;;
 esac

@@ -41,6 +41,11 @@ class EdgeSettings(BaseSettings):
     envoy_cache_dir: str = ""
     envoy_cache_max_bytes: int = Field(64 << 20, ge=1)
     envoy_access_log_min_status: int = Field(400, ge=100, le=599)
+    # The content API cluster: health-check period, and the retry budget (share of
+    # active requests that may be retries, and the floor under it).
+    envoy_health_interval: str = "0.5s"
+    envoy_retry_budget_percent: float = Field(25.0, gt=0, le=100)
+    envoy_retry_min_concurrency: int = Field(64, ge=1)
     grpc_port: int = Field(50051, ge=1, le=65535)
     # Comma-separated host:port list of gRPC servers; default: 127.0.0.1:GRPC_PORT.
     grpc_upstreams: str = ""
@@ -201,7 +206,11 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "DOC_ROUTES": doc_routes(settings.docs_dir),
         "LOCAL_REPLY": local_reply(),
     }
-    config: dict[str, Any] = fill(yaml.safe_load(TEMPLATE.read_text()), values)
+    template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
+    # Top-level "x-" keys only hold YAML anchors for the template's own use.
+    config: dict[str, Any] = fill(
+        {key: value for key, value in template.items() if not key.startswith("x-")}, values
+    )
     return config
 
 

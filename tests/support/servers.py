@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -59,7 +60,9 @@ class Edge:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_edge(name: str, api: ApiServer) -> Edge:
+def start_edge(name: str, *apis: ApiServer, env: Mapping[str, str] | None = None) -> Edge:
+    """An edge over every server in `apis` (its cluster's hosts), `env` overriding
+    the edge's settings (envoy/render.py)."""
     port, admin = free_port(), free_port()
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     cfg = LOG_DIR / f"{name}.yaml"
@@ -68,9 +71,10 @@ def start_edge(name: str, api: ApiServer) -> Edge:
         "ENVOY_PORT": str(port),
         "ENVOY_ADMIN_PORT": str(admin),
         "ENVOY_TRANSCODER_PORT": str(free_port()),
-        "GRPC_UPSTREAMS": api.target,
+        "GRPC_UPSTREAMS": ",".join(api.target for api in apis),
         "ENVOY_ROUTE_TIMEOUT": "5s",
         "DOCS_DIR": str(ROOT / "gen" / "docs"),
+        **(env or {}),
     }
     render = python(
         str(ROOT / "envoy" / "render.py"),
