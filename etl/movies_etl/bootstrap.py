@@ -113,7 +113,12 @@ async def app(settings: Settings) -> AsyncIterator[App]:
     db = Database(settings.postgres_dsn, settings.postgres_connect_timeout_seconds)
     catalog = PostgresCatalog(db, settings.etl_advisory_lock_key)
     es = search.make_client(settings.elasticsearch_hosts, settings.es_timeout_seconds)
-    redis = cache.make_client(settings.redis_url, settings.redis_timeout_seconds)
+    redis = cache.make_client(
+        settings.redis_url,
+        settings.redis_timeout_seconds,
+        settings.redis_sentinels,
+        settings.redis_sentinel_master,
+    )
     index = search.SearchIndex(es, settings.es_index_prefix)
     signal = cache.RedisCacheSignal(redis, settings.cache_version_key, settings.cache_channel)
     wired = services(catalog, index, signal, sync_options(settings), (catalog, index))

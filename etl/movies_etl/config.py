@@ -7,7 +7,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from movies_index import CACHE_CHANNEL, CACHE_VERSION_KEY, elasticsearch_hosts
+from movies_index import (
+    CACHE_CHANNEL,
+    CACHE_VERSION_KEY,
+    elasticsearch_hosts,
+    sentinel_addresses,
+)
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -30,6 +35,10 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = Field(1.0, gt=0)
+    # Sentinels ("host:port,host:port") to ask for the master of REDIS_SENTINEL_MASTER;
+    # empty: the one server of REDIS_URL. With Sentinel, REDIS_URL gives db and password.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "mymaster"
     cache_version_key: str = CACHE_VERSION_KEY
     cache_channel: str = CACHE_CHANNEL
 
@@ -69,6 +78,12 @@ class Settings(BaseSettings):
     @classmethod
     def _hosts_parse(cls, value: str) -> str:
         elasticsearch_hosts(value)  # a bad list fails at start-up, naming the entry
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_parse(cls, value: str) -> str:
+        sentinel_addresses(value)
         return value
 
     @property

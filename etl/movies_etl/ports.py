@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 from tenacity import AsyncRetrying
@@ -119,6 +119,13 @@ class AuditIndex(Index, Protocol):
 
 class CacheSignal(Protocol):
     async def signal(self) -> bool: ...
+
+
+@runtime_checkable
+class VersionKeeper(Protocol):
+    """A signal that can notice its store went back to an older version (a failover)."""
+
+    async def reassert(self) -> bool: ...
 
 
 # Attempts at a call, with backoff: `forever=True` for the continuous ETL, which

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
 from content_api.adapters.cache import RedisCache
@@ -14,6 +13,7 @@ from content_api.adapters.search import ElasticsearchSearch
 from content_api.config import Settings
 from content_api.domain.models import PageLimits
 from content_api.service_layer.catalog import CatalogService
+from movies_index import redis_client as redis_client_for
 
 
 @dataclass
@@ -49,8 +49,10 @@ def make_es_client(settings: Settings) -> AsyncElasticsearch:
 @asynccontextmanager
 async def build_app(settings: Settings) -> AsyncIterator[App]:
     es = make_es_client(settings)
-    redis_client = aioredis.Redis.from_url(
+    redis_client = redis_client_for(
         settings.redis_url,
+        settings.redis_sentinels,
+        settings.redis_sentinel_master,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         max_connections=settings.redis_max_connections,

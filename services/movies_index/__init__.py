@@ -5,7 +5,13 @@ sort and filter on, role names, document shapes, the cache signal), so neither c
 rename something the other still relies on. Nothing here talks to a server.
 """
 
-from movies_index.cache import CACHE_CHANNEL, CACHE_VERSION_KEY
+from movies_index.cache import (
+    CACHE_CHANNEL,
+    CACHE_VERSION_KEY,
+    redis_client,
+    sentinel_addresses,
+    version_order,
+)
 from movies_index.documents import (
     ROLE_LISTS,
     FilmDocument,
@@ -58,6 +64,9 @@ __all__ = [
     "RoleList",
     "alias_name",
     "elasticsearch_hosts",
+    "redis_client",
+    "sentinel_addresses",
+    "version_order",
     "version_pattern",
     "versioned_name",
 ]

@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
+from movies_etl.adapters.cache import RedisCacheSignal
 from tests.conftest import CHANNEL, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
 from tests.support.servers import ApiServer
@@ -159,8 +160,7 @@ async def test_edge_cache_serves_reads_and_ends_staleness_within_the_bound(
     index = f"{TEST_PREFIX}movies"
     try:
         await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Planets"}, refresh=True)
-        version = await redis_client.incr(VERSION_KEY)
-        await redis_client.publish(CHANNEL, str(version))
+        assert await RedisCacheSignal(redis_client, VERSION_KEY, CHANNEL).signal()
         started = time.monotonic()
         while (await http.get(path)).json()["title"] != "Zany Planets":
             # max-age of the edge plus version propagation.
@@ -168,8 +168,7 @@ async def test_edge_cache_serves_reads_and_ends_staleness_within_the_bound(
             await asyncio.sleep(0.05)
     finally:
         await es.update(index=index, id=c.F_COMEDY, doc={"title": "Zany Stars"}, refresh=True)
-        version = await redis_client.incr(VERSION_KEY)
-        await redis_client.publish(CHANNEL, str(version))
+        assert await RedisCacheSignal(redis_client, VERSION_KEY, CHANNEL).signal()
 
 
 @pytest.mark.parametrize(

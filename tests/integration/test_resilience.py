@@ -18,6 +18,7 @@ from elasticsearch import AsyncElasticsearch
 
 from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
+from movies_etl.adapters.cache import RedisCacheSignal
 from tests.conftest import CHANNEL, DEADLINE_S, TEST_PREFIX, VERSION_KEY
 from tests.support import catalog as c
 from tests.support.instances import OwnElasticsearch
@@ -39,9 +40,8 @@ async def title_of(films: fgrpc.FilmServiceAsyncStub, fid: str) -> str:
 
 
 async def bump_version(redis_client: aioredis.Redis) -> None:
-    """What the ETL does after each batch."""
-    version = await redis_client.incr(VERSION_KEY)
-    await redis_client.publish(CHANNEL, str(version))
+    """What the ETL does after each batch (versions only grow, even past a Redis restart)."""
+    assert await RedisCacheSignal(redis_client, VERSION_KEY, CHANNEL).signal()
 
 
 async def test_cache_hit_then_invalidation_by_version(

@@ -56,10 +56,20 @@ async def test_a_version_change_empties_the_local_tier() -> None:
     cache, redis = make()
     cache._set_version("3")
     await cache.set("content:3:film", b"old")
-    cache._set_version("0")  # Redis restarted and counts again...
-    cache._set_version("3")  # ...up to a version string seen before
+    cache._set_version("4")
+    cache._set_version("3")  # a step back (a Redis that lost increments) is ignored
     redis.data.clear()
+    assert cache.version() == "4"
     assert await cache.get("content:3:film") is None
+
+
+async def test_a_version_that_goes_back_is_ignored() -> None:
+    cache, _ = make()
+    cache._set_version("1764240000000000")
+    cache._set_version("0")  # Redis restarted empty
+    assert cache.version() == "1764240000000000"
+    cache._set_version("1764240000000001")
+    assert cache.version() == "1764240000000001"
 
 
 async def test_local_tier_is_bounded_in_bytes() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from movies_etl.ports import CacheSignal
+from movies_etl.ports import CacheSignal, VersionKeeper
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,5 +42,8 @@ class CacheNotifier:
         self._pending = True
 
     async def flush(self) -> None:
+        """Delivers pending news; otherwise makes sure the published version still holds."""
         if self._pending:
             self._pending = not await self._signal.signal()
+        elif isinstance(self._signal, VersionKeeper):
+            await self._signal.reassert()

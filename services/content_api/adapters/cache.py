@@ -5,6 +5,11 @@ written (and refreshed) in Elasticsearch. A bump makes every older entry
 unreachable at once, so staleness is bounded by how fast the new version
 reaches us (pub/sub: milliseconds; polling fallback: `cache_version_poll_seconds`),
 not by the TTL. The TTL only reclaims memory.
+
+Versions only grow (`movies_index.version_order`): a version smaller than one
+already seen comes from a Redis that lost increments (a promoted replica, a
+restart) and is ignored, since entries cached under it may predate the change the
+newer version announced. The ETL then publishes past it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Protocol, cast
 import redis.asyncio as aioredis
 from cachetools import TTLCache
 from redis.exceptions import RedisError
+
+from movies_index import version_order
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class CacheStats:
         self.misses = 0
         self.errors = 0
         self.version_changes = 0
+        # Versions read that were older than one already seen, and ignored.
+        self.versions_behind = 0
 
 
 class RedisCache:
@@ -76,6 +85,9 @@ class RedisCache:
         self._poll = poll_seconds
         self._retry_after = retry_after_seconds
         self._version: str | None = None
+        # The newest version ever seen: the floor below which a version is a step back.
+        self._newest: str | None = None
+        self._behind: str | None = None  # the step back last logged, logged once
         self._down_until = 0.0
         self._tasks: list[asyncio.Task[None]] = []
         self.stats = CacheStats()
@@ -131,6 +143,19 @@ class RedisCache:
         await self._redis.aclose()
 
     def _set_version(self, version: str) -> None:
+        if self._newest is not None and version_order(version) < version_order(self._newest):
+            self.stats.versions_behind += 1
+            if version != self._behind:
+                self._behind = version
+                log.warning(
+                    "catalogue version went back, keeping the newer one",
+                    extra={"version": version, "newest": self._newest},
+                )
+            # Entries cached under the newest version were built from data at least
+            # that new, wherever they are stored now.
+            version = self._newest
+        else:
+            self._newest = version
         if version != self._version:
             log.info("catalogue version changed", extra={"version": version})
             self.stats.version_changes += 1
