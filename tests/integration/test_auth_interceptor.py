@@ -166,3 +166,38 @@ async def test_the_token_check_is_cheap_with_the_jwks_cached(
     p50 = statistics.median(samples) * 1000
     print(f"token check p50: {p50:.3f} ms")
     assert p50 < 5.0
+
+
+async def test_the_check_fails_closed_when_the_deny_list_is_unreachable(
+    server: AuthServer, stubs: Stubs
+) -> None:
+    """No Redis, no proof the session is alive: UNAVAILABLE, never a pass."""
+    login = await register_and_login(stubs, "unreachable@example.org")
+    dead = aioredis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    async with grpc.aio.insecure_channel(server.target) as auth_channel:
+        verifier = TokenVerifier(
+            JwksCache(grpc_jwks_source(auth_channel)), DenyList(dead), ISSUER, AUDIENCE
+        )
+        policy = AccessPolicy()
+        srv = grpc.aio.server(interceptors=[AuthInterceptor(verifier, policy)])
+
+        async def whoami(request: bytes, context: Any) -> bytes:
+            return current_principal().user_id.encode()
+
+        srv.add_generic_rpc_handlers(
+            [
+                grpc.method_handlers_generic_handler(
+                    SERVICE.strip("/"), {"Whoami": grpc.unary_unary_rpc_method_handler(whoami)}
+                )
+            ]
+        )
+        port = srv.add_insecure_port("127.0.0.1:0")
+        await srv.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                exc = await failure(channel, "Whoami", login.access_token)
+        finally:
+            await srv.stop(0)
+            await dead.aclose()
+    assert exc.code() == grpc.StatusCode.UNAVAILABLE
+    assert reason(exc) == "AUTH_UNAVAILABLE"

@@ -117,6 +117,24 @@ async def test_lifecycle_refresh_rotation_and_reuse_ends_the_session(stubs: Stub
     assert reason(exc) == "SESSION_REVOKED"
 
 
+async def test_two_concurrent_exchanges_of_one_refresh_token_end_the_session(
+    stubs: Stubs,
+) -> None:
+    """A thief and the owner racing with the same token: one exchange wins, the
+    other is a reuse, and the session (with the winner's new tokens) ends."""
+    login = await register_and_login(stubs, email())
+    request = pb.RefreshRequest(refresh_token=login.refresh_token)
+    results = await asyncio.gather(
+        stubs.auth.Refresh(request), stubs.auth.Refresh(request), return_exceptions=True
+    )
+    wins = [r for r in results if isinstance(r, pb.RefreshResponse)]
+    losses = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(wins) == 1
+    assert len(losses) == 1
+    assert reason(losses[0]) == "REFRESH_TOKEN_REUSED"
+    assert await refused(stubs, wins[0].access_token) == "SESSION_REVOKED"
+
+
 async def test_unknown_refresh_token_is_refused(stubs: Stubs) -> None:
     exc = await rpc_error(stubs.auth.Refresh(pb.RefreshRequest(refresh_token="made-up")))
     assert exc.code() == grpc.StatusCode.UNAUTHENTICATED
