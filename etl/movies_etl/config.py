@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     etl_progress_every: int = Field(50_000, ge=1)
     # The self-check of `etl run` (start-up, then this often): counts and a sample of
     # documents against PostgreSQL; see movies_etl.service.verify.
-    etl_verify_interval_seconds: float = Field(600.0, gt=0)
+    etl_verify_interval_seconds: float = Field(60.0, gt=0)
     etl_verify_sample_size: int = Field(500, ge=0)
     # Past this share of an index missing (or extra), a full rebuild repairs it.
     etl_verify_rebuild_fraction: float = Field(0.2, ge=0)

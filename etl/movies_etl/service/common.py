@@ -22,7 +22,7 @@ class SyncOptions:
     retry_give_up_seconds: float = 600.0
     old_index_grace_seconds: float = 2.0
     progress_every: int = 50_000
-    verify_interval_seconds: float = 600.0
+    verify_interval_seconds: float = 60.0
     verify_sample_size: int = 500
     verify_rebuild_fraction: float = 0.2
 
