@@ -24,14 +24,13 @@ from tests.support.procs import VENV_BIN as VENV_BIN
 from tests.support.procs import free_port as free_port
 from tests.support.procs import http_ok as http_ok
 from tests.support.procs import wait_until as wait_until
+from tests.support.stack import stack
 
 LOG_DIR = ROOT / ".stack" / "logs" / "bench"
-ES_URL = os.environ.get(
-    "ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}"
-)
-REDIS_PORT = int(os.environ.get("REDIS_PORT", "6379"))
+ES_URL = stack().es_url
+REDIS_PORT = stack().redis_port
 REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
-PG_PORT = int(os.environ.get("PG_PORT", "5432"))
+PG_PORT = stack().pg_port
 
 
 def log(message: str) -> None:

@@ -10,7 +10,6 @@ PostgreSQL (`disruptive`) stop their own (`own_es`, `own_pg`), never the stack's
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
@@ -24,12 +23,11 @@ from tests.support import catalog
 from tests.support.instances import OwnElasticsearch, OwnPostgres
 from tests.support.procs import Proc, free_port, port_open, wait_until
 from tests.support.servers import ApiServer, Edge, start_api, start_edge
+from tests.support.stack import stack
 from tests.support.tcp_proxy import TcpProxy
 
-ES_URL = os.environ.get(
-    "ELASTICSEARCH_URL", f"http://127.0.0.1:{os.environ.get('ES_PORT', '9200')}"
-)
-ES_PORT = int(ES_URL.rsplit(":", 1)[1].rstrip("/"))
+ES_URL = stack().es_url
+ES_PORT = stack().es_node_port
 TEST_PREFIX = "test_api_"
 VERSION_KEY = "test:catalog_version"
 CHANNEL = "test:catalog_changed"

@@ -9,7 +9,6 @@ the database `movies_test_etl` and the aliases `test_etl_*`.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import tempfile
@@ -34,13 +33,14 @@ from movies_etl.generator import generate
 from movies_etl.importer import import_sqlite
 from tests.support import legacy
 from tests.support.procs import ROOT, VENV_BIN, Proc
+from tests.support.stack import stack
 
-PG_PORT = int(os.environ.get("PG_PORT", "5432"))
+PG_PORT = stack().pg_port
 TEST_DB = "movies_test_etl"
-ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
-TEST_DSN = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{TEST_DB}"
+ADMIN_DSN = stack().admin_dsn
+TEST_DSN = stack().pg_dsn(TEST_DB)
 PREFIX = "test_etl_"
-ES_URL = os.environ.get("ELASTICSEARCH_URL", "http://127.0.0.1:9200")
+ES_URL = stack().es_url
 # The tests' own catalogue: a generated one of about the real catalogue's size
 # (its shape: busy and rare people, 1-4 genres, some films without rating or
 # plot) plus the hand-made legacy edge cases (tests/support/legacy.py).

@@ -20,9 +20,10 @@ from elasticsearch import AsyncElasticsearch
 from tests import etl_helpers as h
 from tests.support.instances import OwnElasticsearch, OwnPostgres
 from tests.support.procs import Proc, eventually, free_port
+from tests.support.stack import stack
 from tests.support.tcp_proxy import TcpProxy
 
-ES_PORT = int(h.ES_URL.rsplit(":", 1)[1].rstrip("/"))
+ES_PORT = stack().es_node_port
 # What the ETL logs when a backend fails and it will try again, and when a load is done.
 RETRY_LINE = "backend unavailable"
 REBUILT = "full rebuild done"

@@ -18,10 +18,10 @@ from psycopg import sql
 from tests.conftest import ES_URL
 from tests.support.procs import VENV_BIN, Proc
 from tests.support.servers import start_api, start_edge
+from tests.support.stack import stack
 
-PG_PORT = os.environ.get("PG_PORT", "5432")
 DB = "movies_test_real"
-DSN = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{DB}"
+DSN = stack().pg_dsn(DB)
 PREFIX = "test_real_"
 
 
@@ -53,9 +53,7 @@ async def drop_indices(es: AsyncElasticsearch) -> None:
 
 def load_catalogue(sqlite: Path, redis_url: str) -> None:
     """A fresh database, the SQLite catalogue imported, one ETL pass."""
-    with psycopg.connect(
-        f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True
-    ) as c:
+    with psycopg.connect(stack().admin_dsn, autocommit=True) as c:
         c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DB)))
         c.execute(sql.SQL("create database {} owner movies").format(sql.Identifier(DB)))
     etl("migrate", redis_url=redis_url)

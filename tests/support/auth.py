@@ -21,9 +21,9 @@ from auth.v1 import role_service_pb2_grpc as role_grpc
 from auth.v1 import user_service_pb2_grpc as user_grpc
 from auth_service.adapters import crypto
 from tests.support.procs import VENV_BIN, Proc, free_port, wait_until
+from tests.support.stack import stack
 
-PG_PORT = int(os.environ.get("PG_PORT", "5432"))
-ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+ADMIN_DSN = stack().admin_dsn
 ISSUER, AUDIENCE = "movies-auth-test", "movies-test"
 TTL_S = 300
 KEK = crypto.new_kek()
@@ -32,7 +32,7 @@ FAST_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON
 
 
 def dsn(database: str) -> str:
-    return f"postgresql://postgres@127.0.0.1:{PG_PORT}/{database}"
+    return stack().pg_dsn(database, user="postgres", password=None)
 
 
 def fresh_database(name: str) -> str:

@@ -11,7 +11,6 @@ the API is tested on exactly the documents the ETL writes, not on a copy.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Final, NamedTuple
 from uuid import UUID
 
@@ -22,11 +21,11 @@ from movies_etl.adapters.postgres import connect
 from movies_etl.adapters.writer import insert_rows
 from movies_etl.config import Settings
 from movies_index import Role
+from tests.support.stack import stack
 
-PG_PORT: Final = int(os.environ.get("PG_PORT", "5432"))
 DATABASE: Final = "movies_test_api"
-ADMIN_DSN: Final = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
-DSN: Final = f"postgresql://movies:movies@127.0.0.1:{PG_PORT}/{DATABASE}"
+ADMIN_DSN: Final = stack().admin_dsn
+DSN: Final = stack().pg_dsn(DATABASE)
 # Nothing listens there: the rebuild's cache signal fails (logged), the API tests
 # bump their own Redis's version themselves.
 NO_REDIS: Final = "redis://127.0.0.1:1/0"
