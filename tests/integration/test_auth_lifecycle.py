@@ -11,11 +11,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
+import jwt
 import pytest
 import pytest_asyncio
+import redis.asyncio as aioredis
 
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import user_service_pb2 as upb
+from movies_auth.denylist import key as denylist_key
 from tests.support.auth import (
     AuthServer,
     Stubs,
@@ -153,11 +156,20 @@ async def test_protected_calls_without_a_token_are_unauthenticated(stubs: Stubs)
     assert exc.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_logout_ends_only_the_current_session(stubs: Stubs) -> None:
+async def test_logout_ends_only_the_current_session(stubs: Stubs, test_redis: Proc) -> None:
     address = email()
     phone = await register_and_login(stubs, address)
     laptop = await stubs.auth.Login(pb.LoginRequest(email=address, password=PASSWORD))
     await stubs.auth.Logout(pb.LogoutRequest(), metadata=bearer(phone.access_token))
+    # Listed for as long as the session's last access token can be presented:
+    # its remaining lifetime (300 s) plus the leeway (5 s), and no longer.
+    sid = jwt.decode(phone.access_token, options={"verify_signature": False})["sid"]
+    redis = aioredis.Redis(port=test_redis.port, db=1)  # type: ignore[attr-defined]
+    try:
+        ttl = await redis.ttl(denylist_key(sid))
+    finally:
+        await redis.aclose()
+    assert 295 <= ttl <= 305
     assert await refused(stubs, phone.access_token) == "SESSION_REVOKED"
     exc = await rpc_error(stubs.auth.Refresh(pb.RefreshRequest(refresh_token=phone.refresh_token)))
     assert reason(exc) == "SESSION_REVOKED"
