@@ -6,6 +6,8 @@ here (8 s, no leeway) so the test sees the whole life of a key."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -16,6 +18,7 @@ import pytest_asyncio
 
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import user_service_pb2 as upb
+from auth_service.adapters import crypto
 from tests.support.auth import (
     AuthServer,
     Stubs,
@@ -25,7 +28,7 @@ from tests.support.auth import (
     rpc_error,
     start_auth,
 )
-from tests.support.procs import Proc
+from tests.support.procs import VENV_BIN, Proc
 
 TTL_S = 8
 EMAIL, PASSWORD = "rotating@example.org", "correct horse battery"
@@ -94,3 +97,31 @@ async def test_rotation_keeps_old_tokens_valid_until_they_expire(
     assert old_kid not in kids
     assert new_kid in kids
     assert len(kids) == 2
+
+
+def test_a_wrong_encryption_key_is_refused_with_a_clear_message(server: AuthServer) -> None:
+    other = crypto.new_kek()
+    result = subprocess.run(
+        [str(VENV_BIN / "auth"), "keys", "rotate"],
+        env={**os.environ, **server.env, "AUTH_KEY_ENCRYPTION_KEY": other},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "does not open the stored signing keys" in result.stderr
+
+
+def test_the_encryption_key_is_required() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AUTH_KEY_ENCRYPTION_KEY"}
+    result = subprocess.run(
+        [str(VENV_BIN / "auth"), "migrate"],
+        env={**env, "AUTH_POSTGRES_DSN": "postgresql://nobody@127.0.0.1:1/none"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "auth_key_encryption_key" in result.stderr.lower()

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.exceptions import InvalidTag
 
 from auth_service.adapters import crypto
 from auth_service.adapters.postgres import PostgresStore, StoredKey
@@ -66,9 +67,15 @@ class KeyRing:
             raise RuntimeError("no signing key: run `auth keys rotate` or start the service")
         newest = keys[0]
         if self._signing is None or self._signing.kid != newest.kid:
-            self._signing = crypto.unseal(
-                newest.kid, newest.private_key, newest.public_jwk, self._kek
-            )
+            try:
+                self._signing = crypto.unseal(
+                    newest.kid, newest.private_key, newest.public_jwk, self._kek
+                )
+            except InvalidTag as exc:
+                raise RuntimeError(
+                    "AUTH_KEY_ENCRYPTION_KEY does not open the stored signing keys: "
+                    "it differs from the one they were sealed with"
+                ) from exc
             log.info("signing with key", extra={"kid": newest.kid})
         self._keys = keys
 
