@@ -10,9 +10,10 @@ from movies_auth.interceptor import (
     current_principal,
     optional_principal,
 )
-from movies_auth.jwks import JwksCache, grpc_jwks_source, parse_jwks
+from movies_auth.jwks import JwksCache, grpc_jwks_source, http_jwks_source, parse_jwks
 from movies_auth.principal import Principal
 from movies_auth.verifier import InvalidTokenError, TokenVerifier
+from movies_auth.wiring import TokenCheckSettings, token_check
 
 __all__ = [
     "AccessPolicy",
@@ -21,10 +22,13 @@ __all__ = [
     "InvalidTokenError",
     "JwksCache",
     "Principal",
+    "TokenCheckSettings",
     "TokenVerifier",
     "abort",
     "current_principal",
     "grpc_jwks_source",
+    "http_jwks_source",
     "optional_principal",
     "parse_jwks",
+    "token_check",
 ]

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import grpc
+import httpx
 import jwt
 from google.protobuf.json_format import MessageToDict
 
@@ -91,5 +92,17 @@ def grpc_jwks_source(channel: grpc.aio.Channel, timeout_seconds: float = 2.0) ->
     async def fetch() -> Mapping[str, Any]:
         reply = await call(auth_service_pb2.GetJwksRequest(), timeout=timeout_seconds)
         return MessageToDict(reply, preserving_proto_field_name=True)
+
+    return fetch
+
+
+def http_jwks_source(url: str, client: httpx.AsyncClient) -> JwksSource:
+    """Reads the JWKS document over HTTP (the edge's /.well-known/jwks.json)."""
+
+    async def fetch() -> Mapping[str, Any]:
+        reply = await client.get(url)
+        reply.raise_for_status()
+        document: Mapping[str, Any] = reply.json()
+        return document
 
     return fetch

@@ -22,10 +22,12 @@ from movies_auth import (
     AuthInterceptor,
     DenyList,
     JwksCache,
+    TokenCheckSettings,
     TokenVerifier,
     current_principal,
     grpc_jwks_source,
     optional_principal,
+    token_check,
 )
 from tests.support.auth import (
     AUDIENCE,
@@ -201,3 +203,40 @@ async def test_the_check_fails_closed_when_the_deny_list_is_unreachable(
             await dead.aclose()
     assert exc.code() == grpc.StatusCode.UNAVAILABLE
     assert reason(exc) == "AUTH_UNAVAILABLE"
+
+
+async def test_a_service_wires_the_check_from_its_settings(
+    server: AuthServer, stubs: Stubs, test_redis: Proc
+) -> None:
+    """What another service writes: settings from the environment, one context
+    manager, the interceptor on its server."""
+    settings = TokenCheckSettings(
+        auth_grpc_target=server.target,
+        auth_issuer=ISSUER,
+        auth_audience=AUDIENCE,
+        auth_redis_url=f"redis://127.0.0.1:{test_redis.port}/1",  # type: ignore[attr-defined]
+    )
+    login = await register_and_login(stubs, "wired@example.org")
+
+    async def whoami(request: bytes, context: Any) -> bytes:
+        return current_principal().user_id.encode()
+
+    async with token_check(settings, AccessPolicy()) as interceptor:
+        srv = grpc.aio.server(interceptors=[interceptor])
+        srv.add_generic_rpc_handlers(
+            [
+                grpc.method_handlers_generic_handler(
+                    SERVICE.strip("/"), {"Whoami": grpc.unary_unary_rpc_method_handler(whoami)}
+                )
+            ]
+        )
+        port = srv.add_insecure_port("127.0.0.1:0")
+        await srv.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                assert await call(channel, "Whoami", login.access_token)
+                await stubs.auth.Logout(pb.LogoutRequest(), metadata=bearer(login.access_token))
+                refused = await failure(channel, "Whoami", login.access_token)
+        finally:
+            await srv.stop(0)
+    assert reason(refused) == "SESSION_REVOKED"

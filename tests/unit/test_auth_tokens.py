@@ -11,14 +11,23 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
 
 from auth_service.adapters import crypto
-from movies_auth import InvalidTokenError, JwksCache, TokenVerifier, parse_jwks
+from movies_auth import (
+    InvalidTokenError,
+    JwksCache,
+    TokenCheckSettings,
+    TokenVerifier,
+    http_jwks_source,
+    parse_jwks,
+)
 
 ISS, AUD = "movies-auth", "movies"
 
@@ -258,3 +267,22 @@ def test_private_keys_are_sealed_and_bound_to_their_kid(pair: crypto.KeyPair) ->
         crypto.unseal("another-kid", sealed, pair.public_jwk, kek)
     with pytest.raises(InvalidTag):
         crypto.unseal(pair.kid, sealed, pair.public_jwk, crypto.decode_kek(crypto.new_kek()))
+
+
+async def test_the_jwks_can_come_from_an_http_url(pair: crypto.KeyPair) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/.well-known/jwks.json"
+        return httpx.Response(200, json={"keys": [pair.public_jwk]})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        source = http_jwks_source("http://edge/.well-known/jwks.json", client)
+        verifier = TokenVerifier(JwksCache(source), FakeDenyList(), ISS, AUD)
+        assert (await verifier.verify(sign(pair, claims()))).user_id == "user-1"
+
+
+def test_token_check_settings_need_exactly_one_key_source() -> None:
+    with pytest.raises(ValidationError):
+        TokenCheckSettings(auth_grpc_target="", auth_jwks_url="")
+    with pytest.raises(ValidationError):
+        TokenCheckSettings(auth_grpc_target="auth:50052", auth_jwks_url="http://edge/jwks")
+    assert TokenCheckSettings(auth_grpc_target="auth:50052").auth_audience == "movies"
