@@ -1,0 +1,81 @@
+"""The rendered edge: the content API cluster is every upstream, health-checked,
+and reads are retried elsewhere only when the call never got an answer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DESCRIPTOR = ROOT / "gen" / "descriptors.pb"
+UPSTREAMS = "127.0.0.1:50051,127.0.0.1:50151"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not DESCRIPTOR.exists():
+        pytest.skip("no gen/descriptors.pb: run `make gen`")
+    out = tmp_path_factory.mktemp("edge") / "envoy.yaml"
+    env = {
+        **os.environ,
+        "GRPC_UPSTREAMS": UPSTREAMS,
+        "ENVOY_CACHE_DIR": str(out.parent / "cache"),
+    }
+    render = [sys.executable, str(ROOT / "envoy" / "render.py"), "--descriptor", str(DESCRIPTOR)]
+    subprocess.run([*render, "--out", str(out)], env=env, check=True)
+    rendered: dict[str, Any] = yaml.safe_load(out.read_text())
+    return rendered
+
+
+def content_api(config: dict[str, Any]) -> dict[str, Any]:
+    clusters: list[dict[str, Any]] = config["static_resources"]["clusters"]
+    (cluster,) = (c for c in clusters if c["name"] == "content_api")
+    return cluster
+
+
+def api_routes(config: dict[str, Any]) -> list[dict[str, Any]]:
+    listeners = config["static_resources"]["listeners"]
+    (rest,) = (listener for listener in listeners if listener["name"] == "transcoder")
+    manager = rest["filter_chains"][0]["filters"][0]["typed_config"]
+    routes: list[dict[str, Any]] = manager["route_config"]["virtual_hosts"][0]["routes"]
+    return [r for r in routes if r.get("route", {}).get("cluster") == "content_api"]
+
+
+def test_every_upstream_is_a_host(config: dict[str, Any]) -> None:
+    endpoints = content_api(config)["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    hosts = [e["endpoint"]["address"]["socket_address"] for e in endpoints]
+    assert [f"{h['address']}:{h['port_value']}" for h in hosts] == UPSTREAMS.split(",")
+
+
+def test_reads_retry_elsewhere_only_without_an_answer(config: dict[str, Any]) -> None:
+    routes = api_routes(config)
+    assert routes
+    for route in routes:
+        policy = route["route"]["retry_policy"]
+        assert set(policy["retry_on"].split(",")) == {"connect-failure", "refused-stream", "reset"}
+        predicates = [p["name"] for p in policy["retry_host_predicate"]]
+        assert predicates == ["envoy.retry_host_predicates.previous_hosts"]
+
+
+def test_health_checks_ejection_and_retry_budget(config: dict[str, Any]) -> None:
+    cluster = content_api(config)
+    (check,) = cluster["health_checks"]
+    assert check["grpc_health_check"] == {"service_name": ""}
+    outliers = cluster["outlier_detection"]
+    # Only the process's own failures eject it, never the service's UNAVAILABLE.
+    assert outliers["split_external_local_origin_errors"] is True
+    assert outliers["enforcing_consecutive_5xx"] == 0
+    assert outliers["enforcing_consecutive_gateway_failure"] == 0
+    budget = cluster["circuit_breakers"]["thresholds"][0]["retry_budget"]
+    assert budget["min_retry_concurrency"] > 3  # Envoy's default retry cap
+
+
+def test_template_only_keys_are_not_rendered(config: dict[str, Any]) -> None:
+    assert not [key for key in config if key.startswith("x-")]
