@@ -4,7 +4,7 @@
 #
 #   es.sh build    build the class path (mvn package) if sources changed
 #   es.sh start    build if needed, start every node not running, wait until healthy, print the URLs
-#   es.sh stop     SIGTERM, wait, then SIGKILL (every node)
+#   es.sh stop     SIGTERM, wait, then SIGKILL (every node with a pid file, whatever ES_NODES)
 #   es.sh status   exit 0 if every node answers green/yellow, 1 otherwise
 #   es.sh restart
 #   es.sh urls     the nodes' HTTP URLs, comma-separated (what ELASTICSEARCH_URL takes)
@@ -216,11 +216,15 @@ cmd_start() {
   done
 }
 
+# Stops every node with a pid file, whatever ES_NODES says now, so a plain
+# `make down` stops a cluster that `ES_NODES=3 make up` started.
 cmd_stop() {
   with_lock
-  local i pid
-  for ((i = 0; i < ES_NODES; i++)); do
-    node "$i"
+  local pid stopped=0
+  for PID_FILE in "$RUN_DIR"/elasticsearch.pid "$RUN_DIR"/elasticsearch-*.pid; do
+    [[ -f "$PID_FILE" ]] || continue
+    NODE_NAME=$(basename "$PID_FILE" .pid); NODE_NAME=movies-node${NODE_NAME#elasticsearch}
+    stopped=1
     if ! pid="$(pid_alive)"; then
       rm -f "$PID_FILE"; echo "elasticsearch $NODE_NAME not running"; continue
     fi
@@ -238,6 +242,7 @@ cmd_stop() {
     rm -f "$PID_FILE"
     echo "elasticsearch $NODE_NAME stopped (pid $pid)"
   done
+  ((stopped)) || echo "elasticsearch not running"
 }
 
 cmd_status() {
