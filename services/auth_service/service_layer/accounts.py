@@ -13,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from auth_service.adapters.passwords import PasswordHasher
-from auth_service.adapters.postgres import PostgresStore, RefreshOutcome
-from auth_service.adapters.throttle import LoginThrottle
+from auth_service.adapters.postgres import RefreshOutcome
 from auth_service.domain.errors import (
     FailedPreconditionError,
     InvalidArgumentError,
@@ -37,8 +35,14 @@ from auth_service.domain.models import (
     check_password,
     normalise_email,
 )
-from auth_service.service_layer.keys import TokenIssuer
-from movies_auth import DenyList, Principal
+from auth_service.service_layer.ports import (
+    AccessTokens,
+    AccountStore,
+    Passwords,
+    Revocations,
+    Throttle,
+)
+from movies_auth import Principal
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +62,11 @@ class PageLimits:
 class AccountService:
     def __init__(
         self,
-        store: PostgresStore,
-        hasher: PasswordHasher,
-        throttle: LoginThrottle,
-        denylist: DenyList,
-        issuer: TokenIssuer,
+        store: AccountStore,
+        hasher: Passwords,
+        throttle: Throttle,
+        denylist: Revocations,
+        issuer: AccessTokens,
         refresh_ttl_seconds: int,
         leeway_seconds: int,
         history_pages: PageLimits,
