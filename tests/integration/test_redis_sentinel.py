@@ -111,6 +111,9 @@ async def test_signal_and_cache_follow_a_failover(group: Group) -> None:
             return await _get(group.replica_port) == v1
 
         await eventually(replicated, 5, "v1 on the replica")
+        await eventually(
+            lambda: _sentinel_knows_replica(group), 30, "Sentinel discovering the replica"
+        )
 
         group.master.stop(signal.SIGKILL)
         took = await eventually(etl.signal, 30, "a signal after the failover", interval=0.1)
@@ -123,3 +126,17 @@ async def test_signal_and_cache_follow_a_failover(group: Group) -> None:
     finally:
         await api.close()
         await etl.close()
+
+
+async def _sentinel_knows_replica(group: Group) -> bool:
+    """Sentinel learns of replicas from the master's INFO (every 10 s); it can
+    promote only one it knows and has heard from."""
+    client = aioredis.Redis(port=group.sentinel_port, socket_timeout=TIMEOUT_SECONDS)
+    try:
+        replicas = await client.sentinel_slaves(MASTER_NAME)
+    finally:
+        await client.aclose()
+    return any(
+        r.get("port") == group.replica_port and r.get("is_slave") and not r.get("is_disconnected")
+        for r in replicas
+    )

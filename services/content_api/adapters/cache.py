@@ -15,7 +15,6 @@ newer version announced. The ETL then publishes past it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Protocol, cast
@@ -90,6 +89,7 @@ class RedisCache:
         self._behind: str | None = None  # the step back last logged, logged once
         self._down_until = 0.0
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.stats = CacheStats()
 
     def version(self) -> str | None:
@@ -135,12 +135,26 @@ class RedisCache:
         ]
 
     async def close(self) -> None:
+        """Stops following the version, then closes the client.
+
+        redis-py can swallow a cancellation that lands while `listen()` is still
+        setting up (seen with a subscription a few milliseconds old), leaving the
+        task waiting for a message forever. So the wait is bounded; closing the
+        client then breaks that read, and the loop, seeing `_closing`, ends.
+        """
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        pending: set[asyncio.Task[None]] = set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=self._retry_after)
         await self._redis.aclose()
+        if pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=self._retry_after)
+            if pending:
+                log.warning("cache version tasks did not stop", extra={"tasks": len(pending)})
 
     def _set_version(self, version: str) -> None:
         if self._newest is not None and version_order(version) < version_order(self._newest):
@@ -175,12 +189,12 @@ class RedisCache:
         self._set_version(raw.decode() if raw is not None else "0")
 
     async def _poll_loop(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(self._poll)
             await self._refresh_version()
 
     async def _subscribe_loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
@@ -191,6 +205,8 @@ class RedisCache:
                                 data.decode() if isinstance(data, bytes) else str(data)
                             )
             except (RedisError, OSError) as exc:
+                if self._closing:
+                    return
                 self._failed("subscribe", exc)
                 await asyncio.sleep(self._retry_after)
 
