@@ -1,8 +1,11 @@
 """The read model's contract: what the ETL writes into Elasticsearch and the content API reads.
 
 Both sides import the names from here (indices and aliases, the field paths queries
-sort and filter on, role names, document shapes, the cache signal), so neither can
-rename something the other still relies on. Nothing here talks to a server.
+sort and filter on, role names, document shapes, the expected-count `_meta` key, the
+cache signal and its version order), so neither can rename something the other still
+relies on; and both reach Elasticsearch (`elasticsearch_hosts`) and Redis
+(`redis_client`, one server or Sentinel) the same way. Nothing here talks to a server:
+the Redis client connects when first used.
 """
 
 from movies_index.cache import (
