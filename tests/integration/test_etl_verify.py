@@ -94,3 +94,17 @@ async def test_an_index_emptied_behind_its_back_is_rebuilt(
 
     await eventually(refilled, 60, "the movies index refilled by a rebuild", interval=0.2)
     await h.assert_indices_equal_database(es)
+
+
+async def test_etl_verify_checks_now(etl: Proc, es: AsyncElasticsearch) -> None:
+    """`etl verify` beside a running `etl run`: it waits for the lock, checks, exits 0."""
+    (film_id,) = (await h.fetch("select id::text from content.film_work order by id limit 1"))[0]
+    await es.delete(index=MOVIES, id=film_id, refresh=True)
+
+    h.run_etl("verify", timeout=120)
+
+    assert (await es.get(index=MOVIES, id=film_id))["found"]
+    status = await _status()
+    last = status["last_verification"]
+    assert isinstance(last, dict)
+    assert last["outcome"] in ("repaired", "consistent"), last
