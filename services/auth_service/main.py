@@ -11,13 +11,9 @@ import uvloop
 
 from auth_service.bootstrap import build_app
 from auth_service.config import Settings
-from auth_service.entrypoints.grpc_server import (
-    access_policy,
-    add_health_and_reflection,
-    generic_handlers,
-    set_serving,
-)
+from auth_service.entrypoints.grpc_server import SERVICE_NAMES, access_policy, generic_handlers
 from movies_auth import AuthInterceptor
+from movies_grpc import add_health_and_reflection, set_serving
 from movies_logging import configure
 
 log = logging.getLogger(__name__)
@@ -32,11 +28,11 @@ async def serve(settings: Settings) -> None:
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 16)],
         )
         server.add_generic_rpc_handlers(generic_handlers(app))
-        health = add_health_and_reflection(server)
+        health = add_health_and_reflection(server, SERVICE_NAMES)
         address = f"{settings.auth_grpc_host}:{settings.auth_grpc_port}"
         server.add_insecure_port(address)
         await server.start()
-        await set_serving(health, True)
+        await set_serving(health, SERVICE_NAMES, True)
         log.info("serving", extra={"address": address})
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -44,7 +40,7 @@ async def serve(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
-        await set_serving(health, False)
+        await set_serving(health, SERVICE_NAMES, False)
         await server.stop(settings.shutdown_grace_seconds)
 
 

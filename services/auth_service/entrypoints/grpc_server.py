@@ -1,9 +1,7 @@
-"""gRPC entrypoint: thin handlers, the token policy, error mapping, health."""
+"""gRPC entrypoint: thin handlers, the token policy, the error table."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
@@ -13,8 +11,6 @@ import psycopg
 import redis.exceptions
 from google.protobuf import empty_pb2, message_factory, timestamp_pb2
 from google.protobuf.message import Message
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import role_service_pb2 as role_pb
@@ -32,15 +28,14 @@ from auth_service.domain.errors import (
     UnavailableError,
 )
 from auth_service.domain.models import ADMIN, ClientInfo, Session, Tokens, User
-from movies_auth import AccessPolicy, abort, current_principal, optional_principal
-from movies_logging import request_id
-
-log = logging.getLogger(__name__)
+from movies_auth import AccessPolicy, current_principal, optional_principal
+from movies_auth.interceptor import ERROR_DOMAIN
+from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Call = Callable[[Any, Context], Awaitable[Message]]
 
-_STATUS: Final[dict[type[DomainError], grpc.StatusCode]] = {
+_STATUS: Final[dict[type[BaseException], grpc.StatusCode]] = {
     InvalidArgumentError: grpc.StatusCode.INVALID_ARGUMENT,
     AlreadyExistsError: grpc.StatusCode.ALREADY_EXISTS,
     NotFoundError: grpc.StatusCode.NOT_FOUND,
@@ -51,7 +46,18 @@ _STATUS: Final[dict[type[DomainError], grpc.StatusCode]] = {
     TooManyAttemptsError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     UnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
-_BACKEND_ERRORS: Final = (psycopg.OperationalError, redis.exceptions.ConnectionError)
+_BACKEND_DOWN: Final = Failure(
+    grpc.StatusCode.UNAVAILABLE,
+    "the account store is unavailable; retry later",
+    "BACKEND_UNAVAILABLE",
+)
+_BACKEND_ERRORS: Final[dict[type[BaseException], Failure]] = {
+    psycopg.OperationalError: _BACKEND_DOWN,
+    redis.exceptions.ConnectionError: _BACKEND_DOWN,
+}
+_TIMEOUT: Final = Failure(
+    grpc.StatusCode.UNAVAILABLE, "the service is busy; retry later", "DEADLINE_EXCEEDED"
+)
 _USER_AGENT_MAX: Final = 512
 
 AUTH = pb.DESCRIPTOR.services_by_name["AuthService"]
@@ -77,7 +83,7 @@ def access_policy() -> AccessPolicy:
     public |= {
         "/grpc.health.v1.Health/",
         "/grpc.reflection.v1alpha.ServerReflection/",
-        "/grpc.reflection.v1.ServerReflection/",
+        f"/{REFLECTION_V1}/",
     }
     # A signed-in caller of GetOAuthAuthorizeUrl links the provider to its account.
     optional = frozenset({f"/{AUTH.full_name}/GetOAuthAuthorizeUrl"})
@@ -270,61 +276,36 @@ def _token_fields(t: Tokens) -> dict[str, Any]:
     }
 
 
-def _wrap(name: str, call: Call, deadline_seconds: float) -> Call:
+def _retry_after(exc: BaseException) -> Metadata:
+    """RESOURCE_EXHAUSTED says when to come back (Retry-After through the edge)."""
+    if isinstance(exc, TooManyAttemptsError):
+        return (("retry-after", str(max(1, round(exc.retry_after_seconds)))),)
+    return ()
+
+
+def rpc_runner(deadline_seconds: float) -> RpcRunner:
     """Request id, deadline, and domain errors → status codes (AIP-193)."""
-
-    async def handler(request: Any, context: Context) -> Message:
-        rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
-        token = request_id.set(str(rid))
-        remaining = context.time_remaining()
-        timeout = deadline_seconds if remaining is None else min(deadline_seconds, remaining)
-        try:
-            async with asyncio.timeout(timeout):
-                return await call(request, context)
-        except DomainError as exc:
-            code = _STATUS[type(exc)]
-            log.info("rpc failed", extra={"rpc": name, "code": code.name, "why": exc.reason})
-            extra: tuple[tuple[str, str], ...] = ()
-            if isinstance(exc, TooManyAttemptsError):
-                extra = (("retry-after", str(max(1, round(exc.retry_after_seconds)))),)
-            await abort(context, code, exc.message, exc.reason, extra)
-        except grpc.aio.AbortError:
-            raise
-        except TimeoutError:
-            log.warning("rpc deadline exceeded", extra={"rpc": name, "timeout_s": timeout})
-            await abort(
-                context,
-                grpc.StatusCode.UNAVAILABLE,
-                "the service is busy; retry later",
-                "DEADLINE_EXCEEDED",
-            )
-        except _BACKEND_ERRORS:
-            log.exception("backend unavailable", extra={"rpc": name})
-            await abort(
-                context,
-                grpc.StatusCode.UNAVAILABLE,
-                "the account store is unavailable; retry later",
-                "BACKEND_UNAVAILABLE",
-            )
-        except Exception:
-            log.exception("rpc crashed", extra={"rpc": name})
-            await abort(context, grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
-        finally:
-            request_id.reset(token)
-
-    return handler
+    return RpcRunner(
+        deadline_seconds=deadline_seconds,
+        error_domain=ERROR_DOMAIN,
+        domain_error=DomainError,
+        statuses=_STATUS,
+        on_timeout=_TIMEOUT,
+        backend_errors=_BACKEND_ERRORS,
+        trailing=_retry_after,
+    )
 
 
 def generic_handlers(app: App) -> list[grpc.GenericRpcHandler]:
     table = Handlers(app).table()
-    deadline = app.settings.request_deadline_seconds
+    runner = rpc_runner(app.settings.request_deadline_seconds)
     handlers = []
     for service in SERVICES:
         methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         for name, call in table[service.name].items():
             method = service.methods_by_name[name]
             methods[name] = grpc.unary_unary_rpc_method_handler(
-                _wrap(name, call, deadline),
+                runner.wrap(name, call),
                 request_deserializer=_message_class(method.input_type).FromString,
                 response_serializer=lambda m: m.SerializeToString(),
             )
@@ -336,27 +317,3 @@ def generic_handlers(app: App) -> list[grpc.GenericRpcHandler]:
 
 def _message_class(descriptor: Any) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
-
-
-def add_health_and_reflection(server: grpc.aio.Server) -> health.aio.HealthServicer:
-    servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    reflection.enable_server_reflection(
-        (
-            *SERVICE_NAMES,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ),
-        server,
-    )
-    return servicer
-
-
-async def set_serving(servicer: health.aio.HealthServicer, serving: bool) -> None:
-    status = (
-        health_pb2.HealthCheckResponse.SERVING
-        if serving
-        else health_pb2.HealthCheckResponse.NOT_SERVING
-    )
-    for name in ("", *SERVICE_NAMES):
-        await servicer.set(name, status)

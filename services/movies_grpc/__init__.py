@@ -1,0 +1,19 @@
+"""What every gRPC service of the platform serves the same way: domain errors
+mapped to status codes by class hierarchy, AIP-193 error details, the per-RPC
+wrapper (request id, deadline, error mapping) and health with reflection."""
+
+from movies_grpc.errors import Failure, Metadata, abort, nearest
+from movies_grpc.health import REFLECTION_V1, add_health_and_reflection, set_serving
+from movies_grpc.runner import DomainErrorLike, RpcRunner
+
+__all__ = [
+    "REFLECTION_V1",
+    "DomainErrorLike",
+    "Failure",
+    "Metadata",
+    "RpcRunner",
+    "abort",
+    "add_health_and_reflection",
+    "nearest",
+    "set_serving",
+]

@@ -1,0 +1,132 @@
+"""The per-RPC wrapper every service puts around its handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NoReturn, Protocol, TypeVar, cast
+
+import grpc
+
+from movies_grpc.errors import INTERNAL, Failure, Metadata, abort, nearest
+from movies_logging import request_id
+
+log = logging.getLogger(__name__)
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler = Callable[[Req, Context], Awaitable[Resp]]
+
+
+class DomainErrorLike(Protocol):
+    """What a service's base domain error carries: a message safe to show that
+    says what to fix, and an UPPER_SNAKE reason a program can branch on."""
+
+    message: str
+    reason: str
+
+
+def _no_trailing(_: BaseException) -> Metadata:
+    return ()
+
+
+class RpcRunner:
+    """Wraps every handler: request id, deadline, and errors → status codes.
+
+    Domain errors (instances of `domain_error`) get the code of their nearest
+    class in `statuses` and keep their own message and reason; one under no
+    mapped class is a gap in the table, answered INTERNAL without its message.
+    Exceptions of `backend_errors` (a driver's connection errors) and the
+    deadline get fixed answers; anything else is INTERNAL with a traceback logged.
+    """
+
+    def __init__(
+        self,
+        *,
+        deadline_seconds: float,
+        error_domain: str,
+        domain_error: type[Exception],
+        statuses: Mapping[type[BaseException], grpc.StatusCode],
+        on_timeout: Failure,
+        backend_errors: Mapping[type[BaseException], Failure] = MappingProxyType({}),
+        trailing: Callable[[BaseException], Metadata] = _no_trailing,
+    ) -> None:
+        self._deadline = deadline_seconds
+        self._domain = error_domain
+        self._domain_error = domain_error
+        self._statuses = statuses
+        self._on_timeout = on_timeout
+        self._backend_errors = backend_errors
+        self._trailing = trailing
+
+    def wrap(self, name: str, call: Handler[Req, Resp]) -> Handler[Req, Resp]:
+        async def handler(request: Req, context: Context) -> Resp:
+            rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
+            token = request_id.set(str(rid))
+            started = time.perf_counter()
+            remaining = context.time_remaining()
+            timeout = self._deadline if remaining is None else min(self._deadline, remaining)
+            try:
+                async with asyncio.timeout(timeout):
+                    response = await call(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except TimeoutError:
+                log.warning("rpc deadline exceeded", extra={"rpc": name, "timeout_s": timeout})
+                await self.fail(context, self._on_timeout)
+            except Exception as exc:
+                await self._answer(name, context, exc)
+            finally:
+                request_id.reset(token)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "rpc ok",
+                    extra={"rpc": name, "ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+            return response
+
+        return handler
+
+    async def fail(self, context: Context, failure: Failure, trailing: Metadata = ()) -> NoReturn:
+        """Aborts the call with a fixed answer in this service's error domain."""
+        await abort(
+            context,
+            failure.code,
+            failure.message,
+            failure.reason,
+            domain=self._domain,
+            trailing=trailing,
+        )
+
+    async def _answer(self, name: str, context: Context, exc: Exception) -> NoReturn:
+        if isinstance(exc, self._domain_error):
+            error = cast(DomainErrorLike, exc)
+            code = nearest(type(exc), self._statuses)
+            if code is None:
+                log.error(
+                    "domain error without a status code",
+                    extra={"rpc": name, "error": type(exc).__name__},
+                )
+                await self.fail(context, INTERNAL)
+            log.info(
+                "rpc failed",
+                extra={
+                    "rpc": name,
+                    "code": code.name,
+                    "why": error.message,
+                    "reason": error.reason,
+                },
+            )
+            await self.fail(
+                context, Failure(code, error.message, error.reason), self._trailing(exc)
+            )
+        backend = nearest(type(exc), self._backend_errors)
+        if backend is not None:
+            log.exception("backend unavailable", extra={"rpc": name})
+            await self.fail(context, backend)
+        log.exception("rpc crashed", extra={"rpc": name})
+        await self.fail(context, INTERNAL)
