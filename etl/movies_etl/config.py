@@ -4,43 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
-from movies_index import (
-    CACHE_CHANNEL,
-    CACHE_VERSION_KEY,
-    elasticsearch_hosts,
-    sentinel_addresses,
-)
+from movies_index import StoreSettings
 
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-class Settings(BaseSettings):
-    """Every tunable of the ETL; names match the environment variables."""
+class Settings(StoreSettings):
+    """Every tunable of the ETL (where the stores are: StoreSettings, shared with the
+    API); names match the environment variables."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     postgres_dsn: str = "postgresql://movies:movies@127.0.0.1:5432/movies"
     postgres_connect_timeout_seconds: float = Field(5.0, gt=0)
 
-    # One node, or several separated by commas (a cluster): http://es1:9200,http://es2:9200
-    elasticsearch_url: str = "http://127.0.0.1:9200"
-    es_index_prefix: str = ""
     es_timeout_seconds: float = Field(60.0, gt=0)
     # Old index generations live this long after an alias swap, so searches that
     # resolved the alias just before the swap can still finish on them.
     es_old_index_grace_seconds: float = Field(2.0, ge=0)
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout_seconds: float = Field(1.0, gt=0)
-    # Sentinels ("host:port,host:port") to ask for the master of REDIS_SENTINEL_MASTER;
-    # empty: the one server of REDIS_URL. With Sentinel, REDIS_URL gives db and password.
-    redis_sentinels: str = ""
-    redis_sentinel_master: str = "mymaster"
-    cache_version_key: str = CACHE_VERSION_KEY
-    cache_channel: str = CACHE_CHANNEL
 
     # Change-queue rows taken per incremental batch.
     etl_batch_size: int = Field(2000, ge=1)
@@ -73,19 +59,3 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = False
-
-    @field_validator("elasticsearch_url")
-    @classmethod
-    def _hosts_parse(cls, value: str) -> str:
-        elasticsearch_hosts(value)  # a bad list fails at start-up, naming the entry
-        return value
-
-    @field_validator("redis_sentinels")
-    @classmethod
-    def _sentinels_parse(cls, value: str) -> str:
-        sentinel_addresses(value)
-        return value
-
-    @property
-    def elasticsearch_hosts(self) -> list[str]:
-        return elasticsearch_hosts(self.elasticsearch_url)

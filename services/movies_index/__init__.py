@@ -4,7 +4,8 @@ Both sides import the names from here (indices and aliases, the field paths quer
 sort and filter on, role names, document shapes, the expected-count `_meta` key, the
 cache signal and its version order), so neither can rename something the other still
 relies on; and both reach Elasticsearch (`elasticsearch_hosts`) and Redis
-(`redis_client`, one server or Sentinel) the same way. Nothing here talks to a server:
+(`redis_client`, one server or Sentinel) the same way, configured by the same
+variables (`StoreSettings`). Nothing here talks to a server:
 the Redis client connects when first used.
 """
 
@@ -42,6 +43,7 @@ from movies_index.indices import (
     version_pattern,
     versioned_name,
 )
+from movies_index.settings import StoreSettings
 
 __all__ = [
     "CACHE_CHANNEL",
@@ -65,6 +67,7 @@ __all__ = [
     "PersonRef",
     "Role",
     "RoleList",
+    "StoreSettings",
     "alias_name",
     "elasticsearch_hosts",
     "redis_client",
