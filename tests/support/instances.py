@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Final
 
 from psycopg import connect, sql
 
-from tests.support.procs import ROOT, free_port
+from tests.support.procs import ROOT, free_port, port_open, wait_until
 
 TESTS_STATE: Final = ROOT / ".stack" / "tests"
 ES_SH: Final = ROOT / "dev" / "elasticsearch" / "es.sh"
 # A small heap: the node holds a few thousand test documents beside the dev one.
 ES_HEAP: Final = os.environ.get("TEST_ES_HEAP", "512m")
 SERVER_TIMEOUT_S: Final = 300
+# What es.sh runs as the node's JVM (its pid file holds that JVM's pid).
+ES_MAIN_CLASS: Final = "dev.movies.es.EsMain"
 PG_USER: Final = "movies"
 PG_PASSWORD: Final = "movies"
 
@@ -62,9 +65,41 @@ class OwnElasticsearch:
     def stop(self) -> None:
         self._es_sh("stop")
 
+    def kill(self) -> int:
+        """SIGKILLs the node's JVM, as a crash would: no flush, no clean shutdown.
+
+        Returns its pid once it has exited and its port is closed; the data dir
+        stays, so `start` brings the node back on it (es.sh discards a pid file
+        whose process is gone).
+        """
+        pid = int((self.dir / "run" / "elasticsearch.pid").read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        if ES_MAIN_CLASS not in cmdline or str(self.dir) not in cmdline:
+            raise RuntimeError(f"pid {pid} is not this node's JVM: {cmdline!r}")
+        os.kill(pid, signal.SIGKILL)
+        wait_until(
+            lambda: _exited(pid) and not port_open(self.port),
+            SERVER_TIMEOUT_S,
+            f"elasticsearch pid {pid} gone after SIGKILL",
+        )
+        return pid
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _exited(pid: int) -> bool:
+    """Whether a process is gone or a zombie: either way its files and ports are released.
+
+    The JVM is not the tests' child (es.sh detaches it), so it may linger as a
+    zombie until whoever adopted it reaps it.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
 
 
 def _pg_bin() -> Path:
