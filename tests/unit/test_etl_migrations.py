@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from movies_etl.config import Settings
-from movies_etl.migrate import discover
+from movies_migrations import discover
 from tests import etl_helpers as h
 
 
