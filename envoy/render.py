@@ -50,6 +50,17 @@ class EdgeSettings(BaseSettings):
     # Comma-separated host:port list of gRPC servers; default: 127.0.0.1:GRPC_PORT.
     grpc_upstreams: str = ""
     docs_dir: str = ""
+    # The auth service: its processes (comma-separated host:port; default
+    # 127.0.0.1:AUTH_GRPC_PORT), the tokens' issuer and audience, how long the edge
+    # keeps its JWKS (a rotated-in key is unknown here until then), and the per-IP
+    # budget of sign-in, sign-up and refresh calls.
+    auth_grpc_port: int = Field(50052, ge=1, le=65535)
+    auth_upstreams: str = ""
+    auth_issuer: str = "movies-auth"
+    auth_audience: str = "movies"
+    envoy_jwks_cache_duration: str = "30s"
+    envoy_auth_rate_limit: int = Field(20, ge=1)
+    envoy_auth_rate_interval_seconds: int = Field(60, ge=1)
 
     def cache_dir(self) -> Path:
         if self.envoy_cache_dir:
@@ -58,6 +69,11 @@ class EdgeSettings(BaseSettings):
 
     def upstreams(self) -> list[tuple[str, int]]:
         items = self.grpc_upstreams or f"127.0.0.1:{self.grpc_port}"
+        pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
+        return [(host, int(port)) for host, port in pairs]
+
+    def auth_hosts(self) -> list[tuple[str, int]]:
+        items = self.auth_upstreams or f"127.0.0.1:{self.auth_grpc_port}"
         pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
         return [(host, int(port)) for host, port in pairs]
 
@@ -129,9 +145,59 @@ def doc_routes(docs_dir: str) -> list[dict[str, Any]]:
     ]
 
 
+# Verified claims -> the headers the upstream gets them in.
+CLAIM_HEADERS = {"sub": "x-auth-user-id", "sid": "x-auth-session-id", "roles": "x-auth-roles"}
+
+# Methods that need a signed-in user, as REST path prefixes and gRPC paths: the edge
+# refuses them without a valid token (the service checks again, deny-list included).
+# "/api/v1/auth/logout" and "/auth.v1.AuthService/Logout" cover logout-all too.
+AUTH_REQUIRED_PREFIXES = (
+    "/api/v1/auth/logout",
+    "/api/v1/auth/sessions",
+    "/api/v1/auth/password",
+    "/api/v1/users/",
+    "/api/v1/roles",
+    "/auth.v1.AuthService/Logout",
+    "/auth.v1.AuthService/ListSessions",
+    "/auth.v1.AuthService/RevokeSession",
+    "/auth.v1.AuthService/ChangePassword",
+    "/auth.v1.UserService/",
+    "/auth.v1.RoleService/",
+)
+# A token is optional here (it links a provider to the signed-in account), but a
+# token that is sent must be valid.
+AUTH_OPTIONAL_REGEX = (
+    "/api/v1/auth/oauth/[^/]+/authorize-url|/auth[.]v1[.]AuthService/GetOAuthAuthorizeUrl"
+)
+# Per-client-IP rate limit (brute force and sign-up floods).
+AUTH_RATE_LIMITED_PATHS = (
+    "/api/v1/auth/(login|register|refresh)|/auth[.]v1[.]AuthService/(Login|Register|Refresh)"
+)
+PROVIDER = "auth"
+
+
+def jwt_rules() -> list[dict[str, Any]]:
+    required = {"provider_name": PROVIDER}
+    optional = {"requires_any": {"requirements": [required, {"allow_missing": {}}]}}
+    return [
+        *({"match": {"prefix": prefix}, "requires": required} for prefix in AUTH_REQUIRED_PREFIXES),
+        {"match": {"safe_regex": {"regex": AUTH_OPTIONAL_REGEX}}, "requires": optional},
+    ]
+
+
+def claim_to_headers() -> list[dict[str, str]]:
+    return [{"header_name": header, "claim_name": claim} for claim, header in CLAIM_HEADERS.items()]
+
+
+def claim_header_removals() -> list[dict[str, str]]:
+    return [{"remove": header} for header in CLAIM_HEADERS.values()]
+
+
 # HTTP status of a local reply -> the gRPC code the transcoder would have used.
 LOCAL_REPLY_CODES = {
     400: 3,
+    401: 16,
+    403: 7,
     404: 5,
     405: 12,
     413: 3,
@@ -205,6 +271,12 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "GRPC_ENDPOINTS": endpoints(settings.upstreams()),
         "DOC_ROUTES": doc_routes(settings.docs_dir),
         "LOCAL_REPLY": local_reply(),
+        "AUTH_ENDPOINTS": endpoints(settings.auth_hosts()),
+        "AUTH_RATE_LIMITED_PATHS": AUTH_RATE_LIMITED_PATHS,
+        "AUTH_RETRY_AFTER": str(settings.envoy_auth_rate_interval_seconds),
+        "JWT_RULES": jwt_rules(),
+        "CLAIM_TO_HEADERS": claim_to_headers(),
+        "CLAIM_HEADER_REMOVALS": claim_header_removals(),
     }
     template: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     # Top-level "x-" keys only hold YAML anchors for the template's own use.
