@@ -4,16 +4,25 @@ wrapper (request id, deadline, error mapping) and health with reflection."""
 
 from movies_grpc.errors import Failure, Metadata, abort, nearest
 from movies_grpc.health import REFLECTION_V1, add_health_and_reflection, set_serving
-from movies_grpc.runner import DomainErrorLike, RpcRunner
+from movies_grpc.runner import (
+    BAD_ENCODING,
+    DomainErrorLike,
+    RpcRunner,
+    UndecodableRequest,
+    lenient_parser,
+)
 
 __all__ = [
+    "BAD_ENCODING",
     "REFLECTION_V1",
     "DomainErrorLike",
     "Failure",
     "Metadata",
     "RpcRunner",
+    "UndecodableRequest",
     "abort",
     "add_health_and_reflection",
+    "lenient_parser",
     "nearest",
     "set_serving",
 ]

@@ -7,9 +7,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Any, NoReturn, Protocol, TypeVar, cast
+from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from movies_grpc.errors import INTERNAL, Failure, Metadata, abort, nearest
 from movies_logging import request_id
@@ -34,8 +35,39 @@ def _no_trailing(_: BaseException) -> Metadata:
     return ()
 
 
+class UndecodableRequest:
+    """What `lenient_parser` returns for bytes that are not a valid request (in
+    practice: a string parameter that is not UTF-8, which the transcoder passes
+    through). Returned rather than raised: grpcio answers a raising deserializer
+    with UNKNOWN naming the exception class, and logs a traceback per request."""
+
+    __slots__ = ()
+
+
+UNDECODABLE: Final = UndecodableRequest()
+BAD_ENCODING: Final = Failure(
+    grpc.StatusCode.INVALID_ARGUMENT,
+    "a text parameter is not valid UTF-8; percent-encode UTF-8 text",
+    "INVALID_ENCODING",
+)
+
+
+def lenient_parser(request_type: type[Message]) -> Callable[[bytes], Message | UndecodableRequest]:
+    """A request deserializer whose failure `RpcRunner.wrap` answers INVALID_ARGUMENT."""
+
+    def parse(data: bytes) -> Message | UndecodableRequest:
+        try:
+            return request_type.FromString(data)
+        except DecodeError:
+            return UNDECODABLE
+
+    return parse
+
+
 class RpcRunner:
     """Wraps every handler: request id, deadline, and errors → status codes.
+
+    A request `lenient_parser` could not decode is INVALID_ARGUMENT (BAD_ENCODING).
 
     Domain errors (instances of `domain_error`) get the code of their nearest
     class in `statuses` and keep their own message and reason; one under no
@@ -66,6 +98,9 @@ class RpcRunner:
     def wrap(self, name: str, call: Handler[Req, Resp]) -> Handler[Req, Resp]:
         async def handler(request: Req, context: Context) -> Resp:
             rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
+            if isinstance(request, UndecodableRequest):
+                log.info("rpc refused", extra={"rpc": name, "why": BAD_ENCODING.message})
+                await self.fail(context, BAD_ENCODING)
             token = request_id.set(str(rid))
             started = time.perf_counter()
             remaining = context.time_remaining()

@@ -9,11 +9,19 @@ from typing import Any, cast
 import grpc
 import psycopg
 import pytest
+from google.protobuf import wrappers_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from auth_service.domain.errors import AlreadyExistsError, NotFoundError, TooManyAttemptsError
 from auth_service.entrypoints.grpc_server import rpc_runner as auth_runner
-from movies_grpc import Failure, RpcRunner, nearest
+from movies_grpc import (
+    BAD_ENCODING,
+    Failure,
+    RpcRunner,
+    UndecodableRequest,
+    lenient_parser,
+    nearest,
+)
 
 DEADLINE_S = 1.0
 DOMAIN = "test.v1"
@@ -214,3 +222,20 @@ async def test_auth_throttling_says_when_to_retry_and_a_dead_store_is_unavailabl
         "the account store is unavailable; retry later",
         "BACKEND_UNAVAILABLE",
     )
+
+
+async def test_a_string_that_is_not_utf8_is_invalid_argument_not_unknown() -> None:
+    # Field 1 (a string), one byte long: 0xFF, which no UTF-8 text contains.
+    request = lenient_parser(wrappers_pb2.StringValue)(b"\x0a\x01\xff")
+    assert isinstance(request, UndecodableRequest)
+    assert lenient_parser(wrappers_pb2.StringValue)(b"\x0a\x01a") == wrappers_pb2.StringValue(
+        value="a"
+    )
+
+    async def call(_request: object, _context: object) -> bytes:
+        raise AssertionError("an undecodable request reached the handler")
+
+    context = FakeContext()
+    with pytest.raises(AbortedError):
+        await runner().wrap("GetFilm", call)(request, cast(Any, context))
+    assert context.answer() == (BAD_ENCODING.code, BAD_ENCODING.message, BAD_ENCODING.reason)

@@ -30,7 +30,7 @@ from auth_service.domain.errors import (
 from auth_service.domain.models import ADMIN, ClientInfo, Session, Tokens, User
 from movies_auth import AccessPolicy, current_principal, optional_principal
 from movies_auth.interceptor import ERROR_DOMAIN
-from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner
+from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner, lenient_parser
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Call = Callable[[Any, Context], Awaitable[Message]]
@@ -306,14 +306,12 @@ def generic_handlers(app: App) -> list[grpc.GenericRpcHandler]:
             method = service.methods_by_name[name]
             methods[name] = grpc.unary_unary_rpc_method_handler(
                 runner.wrap(name, call),
-                request_deserializer=_message_class(method.input_type).FromString,
+                request_deserializer=lenient_parser(
+                    message_factory.GetMessageClass(method.input_type)
+                ),
                 response_serializer=lambda m: m.SerializeToString(),
             )
         if set(methods) != set(service.methods_by_name):
             raise RuntimeError(f"{service.full_name}: an RPC of the contract has no handler")
         handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
     return handlers
-
-
-def _message_class(descriptor: Any) -> type[Message]:
-    return message_factory.GetMessageClass(descriptor)
