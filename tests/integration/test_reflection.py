@@ -1,13 +1,20 @@
-"""Server reflection answers under both package names clients ask for."""
+"""Server reflection answers under both package names clients ask for, on the
+content API and on the auth service (one registration, movies_grpc)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import grpc
 import pytest
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from content_api.entrypoints.grpc_server import REFLECTION_V1, SERVICE_NAMES
+from auth_service.entrypoints.grpc_server import SERVICE_NAMES as AUTH_SERVICE_NAMES
+from content_api.entrypoints.grpc_server import SERVICE_NAMES
+from movies_grpc import REFLECTION_V1
+from tests.support.auth import AuthServer, start_auth
+from tests.support.procs import Proc
 
 V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
 
@@ -35,6 +42,21 @@ async def test_lists_every_service(channel: grpc.aio.Channel, service: str) -> N
     )
     names = {s.name for s in response.list_services_response.service}
     assert set(SERVICE_NAMES) | {REFLECTION_V1, V1ALPHA, "grpc.health.v1.Health"} <= names
+
+
+@pytest.fixture(scope="module")
+def auth_server(test_redis: Proc) -> Iterator[AuthServer]:
+    yield from start_auth("reflection", test_redis.port)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", [REFLECTION_V1, V1ALPHA])
+async def test_auth_lists_every_service(auth_server: AuthServer, service: str) -> None:
+    async with grpc.aio.insecure_channel(auth_server.target) as channel:
+        response = await _ask(
+            channel, service, reflection_pb2.ServerReflectionRequest(list_services="")
+        )
+    names = {s.name for s in response.list_services_response.service}
+    assert set(AUTH_SERVICE_NAMES) | {REFLECTION_V1, V1ALPHA, "grpc.health.v1.Health"} <= names
 
 
 @pytest.mark.parametrize(
