@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-up: ## start PostgreSQL, Redis, Elasticsearch (ES_NODES nodes), ETL, API_REPLICAS gRPC servers and Envoy (idempotent)
+up: ## start PostgreSQL, Redis, Elasticsearch (ES_NODES nodes), ETL, API_REPLICAS gRPC servers, the auth service and Envoy (idempotent)
 	./dev/stack.sh up
 
 down: ## stop everything `make up` started (every node and replica)

@@ -21,6 +21,12 @@ export ES_NODES=${ES_NODES:-1} API_REPLICAS=${API_REPLICAS:-1} API_PORT_STEP=${A
 export PG_DB=${PG_DB:-movies} PG_USER=${PG_USER:-movies} PG_PASSWORD=${PG_PASSWORD:-movies}
 export POSTGRES_DSN=${POSTGRES_DSN:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+# The auth service: its own database (and owner) on the same PostgreSQL, the
+# same Redis (deny-list, throttling, OAuth state), gRPC on AUTH_GRPC_PORT.
+export AUTH_GRPC_PORT=${AUTH_GRPC_PORT:-50052}
+export AUTH_PG_DB=${AUTH_PG_DB:-auth} AUTH_PG_USER=${AUTH_PG_USER:-auth} AUTH_PG_PASSWORD=${AUTH_PG_PASSWORD:-auth}
+export AUTH_POSTGRES_DSN=${AUTH_POSTGRES_DSN:-postgresql://$AUTH_PG_USER:$AUTH_PG_PASSWORD@127.0.0.1:$PG_PORT/$AUTH_PG_DB}
+export AUTH_REDIS_URL=${AUTH_REDIS_URL:-$REDIS_URL}
 # Every node's URL, comma-separated: the API and the ETL spread requests over them.
 export ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-$(./dev/elasticsearch/es.sh urls)}
 VENV=$ROOT/.venv
@@ -132,12 +138,18 @@ pg_up() {
     wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
     log "postgres started on :$PG_PORT"
   fi
-  local psql=("$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_roles where rolname='$PG_USER'")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "create role \"$PG_USER\" login password '$PG_PASSWORD'"
+  pg_database "$bin" "$PG_DB" "$PG_USER" "$PG_PASSWORD"
+  pg_database "$bin" "$AUTH_PG_DB" "$AUTH_PG_USER" "$AUTH_PG_PASSWORD"
+}
+
+# pg_database BIN DB USER PASSWORD: the login role and the database it owns.
+pg_database() {
+  local psql=("$1/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_roles where rolname='$3'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "create role \"$3\" login password '$4'"
   fi
-  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_database where datname='$PG_DB'")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "create database \"$PG_DB\" owner \"$PG_USER\""
+  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_database where datname='$2'")" != 1 ]; then
+    "${psql[@]}" -d postgres -c "create database \"$2\" owner \"$3\""
   fi
 }
 
@@ -204,6 +216,29 @@ api_down() {
   wait
 }
 
+# The key that encrypts the auth service's signing keys (no default in code):
+# from the environment, else the one generated into $STACK_DIR on the first `up`
+# (kept there, mode 600, so restarts read the same keys).
+auth_kek() {
+  local file=$STACK_DIR/auth/key-encryption-key
+  if [ -n "${AUTH_KEY_ENCRYPTION_KEY:-}" ]; then echo "$AUTH_KEY_ENCRYPTION_KEY"; return; fi
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077; "$VENV/bin/auth" keys new-encryption-key >"$file")
+    log "auth: generated AUTH_KEY_ENCRYPTION_KEY into $file" >&2
+  fi
+  cat "$file"
+}
+
+auth_up() {
+  if pid_alive auth && grpc_healthy "$AUTH_GRPC_PORT" >/dev/null 2>&1; then log "auth already up on :$AUTH_GRPC_PORT"; return; fi
+  stop_pid auth
+  AUTH_KEY_ENCRYPTION_KEY=$(auth_kek) start_bg auth "$VENV/bin/auth" serve
+  wait_for auth 60 grpc_healthy "$AUTH_GRPC_PORT"
+  pid_alive auth || die "auth exited (is :$AUTH_GRPC_PORT taken? see $LOGS/auth.log)"
+  log "auth (gRPC) serving on :$AUTH_GRPC_PORT"
+}
+
 envoy_up() {
   local cfg=$STACK_DIR/envoy/envoy.yaml
   mkdir -p "$STACK_DIR/envoy"
@@ -240,6 +275,7 @@ summary() {
 
   REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
   gRPC             $(grpc_upstreams | sed 's/,/ /g')  (reflection + grpc.health.v1)
+  auth (gRPC)      127.0.0.1:$AUTH_GRPC_PORT  (REST under /api/v1/auth, /api/v1/users, /api/v1/roles)
   Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT  (transcoder 127.0.0.1:$ENVOY_TRANSCODER_PORT)
   Elasticsearch    $ELASTICSEARCH_URL  (transport from 127.0.0.1:$ES_TRANSPORT_PORT)
   PostgreSQL       $POSTGRES_DSN
@@ -252,12 +288,12 @@ cmd_up() {
   ensure_tools
   pg_up; redis_up; es_up
   [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
-  api_up; envoy_up
+  api_up; auth_up; envoy_up
   summary
 }
 
 cmd_down() {
-  stop_pid envoy; api_down; stop_pid etl
+  stop_pid envoy; api_down; stop_pid auth; stop_pid etl
   stop_pid redis; es_down; pg_down
 }
 
