@@ -4,6 +4,7 @@ and reads are retried elsewhere only when the call never got an answer."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from google.api import annotations_pb2
+
+from auth_service.entrypoints.grpc_server import SERVICES, access_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,3 +83,66 @@ def test_health_checks_ejection_and_retry_budget(config: dict[str, Any]) -> None
 
 def test_template_only_keys_are_not_rendered(config: dict[str, Any]) -> None:
     assert not [key for key in config if key.startswith("x-")]
+
+
+# --- the auth service at the edge ---------------------------------------------
+
+
+def edge_http_filters(config: dict[str, Any]) -> list[dict[str, Any]]:
+    (edge,) = (x for x in config["static_resources"]["listeners"] if x["name"] == "edge")
+    filters: list[dict[str, Any]] = edge["filter_chains"][0]["filters"][0]["typed_config"][
+        "http_filters"
+    ]
+    return filters
+
+
+def edge_requirement(rules: list[dict[str, Any]], path: str) -> str:
+    """What the first matching jwt_authn rule asks of `path`, as Envoy picks it."""
+    for rule in rules:
+        match = rule["match"]
+        if "prefix" in match and path.startswith(match["prefix"]):
+            hit = True
+        elif "safe_regex" in match:
+            hit = re.fullmatch(match["safe_regex"]["regex"], path) is not None
+        else:
+            hit = False
+        if hit:
+            return "optional" if "requires_any" in rule["requires"] else "required"
+    return "public"
+
+
+def test_the_edge_asks_for_a_token_where_the_service_does(config: dict[str, Any]) -> None:
+    """Every auth.v1 method, by its gRPC path and by its REST path, needs at the
+    edge exactly what the service's own access policy needs."""
+    (jwt,) = (f for f in edge_http_filters(config) if f["name"].endswith("jwt_authn"))
+    rules = jwt["typed_config"]["rules"]
+    policy = access_policy()
+    for service in SERVICES:
+        for method in service.methods:
+            grpc_path = f"/{service.full_name}/{method.name}"
+            want = (
+                "public"
+                if policy.is_public(grpc_path)
+                else "optional"
+                if policy.is_optional(grpc_path)
+                else "required"
+            )
+            rule = method.GetOptions().Extensions[annotations_pb2.http]
+            rest = getattr(rule, rule.WhichOneof("pattern"))
+            rest_path = re.sub(r"\{[^}]+\}", "x", rest)
+            assert edge_requirement(rules, grpc_path) == want, grpc_path
+            assert edge_requirement(rules, rest_path) == want, rest_path
+
+
+def test_claim_headers_are_removed_before_they_are_set(config: dict[str, Any]) -> None:
+    filters = edge_http_filters(config)
+    names = [f["name"] for f in filters]
+    mutation = filters[names.index("envoy.filters.http.header_mutation")]["typed_config"]
+    jwt = filters[names.index("envoy.filters.http.jwt_authn")]["typed_config"]
+    assert names.index("envoy.filters.http.header_mutation") < names.index(
+        "envoy.filters.http.jwt_authn"
+    )
+    removed = {m["remove"] for m in mutation["mutations"]["request_mutations"]}
+    claimed = {c["header_name"] for c in jwt["providers"]["auth"]["claim_to_headers"]}
+    assert claimed
+    assert removed == claimed
