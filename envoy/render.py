@@ -41,6 +41,8 @@ class EdgeSettings(BaseSettings):
     envoy_cache_dir: str = ""
     envoy_cache_max_bytes: int = Field(64 << 20, ge=1)
     envoy_access_log_min_status: int = Field(400, ge=100, le=599)
+    # Request headers above this (request line and cookies included) get 431.
+    envoy_max_request_headers_kb: int = Field(16, ge=1, le=8192)
     # The content API cluster: health-check period, and the retry budget (share of
     # active requests that may be retries, and the floor under it).
     envoy_health_interval: str = "0.5s"
@@ -200,10 +202,13 @@ LOCAL_REPLY_CODES = {
     403: 7,
     404: 5,
     405: 12,
+    408: 4,
     413: 3,
+    426: 9,
     429: 8,
     431: 3,
     500: 13,
+    501: 12,
     502: 14,
     503: 14,
     504: 4,

@@ -23,6 +23,8 @@ from movies_logging import configure
 
 log = logging.getLogger(__name__)
 
+METADATA_LIMIT_BYTES = 64 << 10
+
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Serves until SIGTERM; then reports NOT_SERVING, keeps serving for the drain
@@ -30,7 +32,15 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     async with build_app(settings) as app:
         server = grpc.aio.server(
             maximum_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
-            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 20)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", 1 << 20),
+                # Above anything the edge lets through (ENVOY_MAX_REQUEST_HEADERS_KB,
+                # plus the transcoder's copy of the original path): the edge answers
+                # oversized headers with 431; this limit would answer 429.
+                ("grpc.max_metadata_size", METADATA_LIMIT_BYTES),
+                ("grpc.absolute_max_metadata_size", METADATA_LIMIT_BYTES),
+            ],
         )
         runner = RpcRunner(settings.request_deadline_seconds)
         server.add_generic_rpc_handlers(generic_handlers(app.catalog, runner))

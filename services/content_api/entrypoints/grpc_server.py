@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
@@ -67,6 +67,30 @@ def _opt(msg: Message, field: str) -> int | None:
     return getattr(msg, field) if msg.HasField(field) else None
 
 
+class UndecodableRequest:
+    """What the deserializer returns for bytes that are not a valid request (in
+    practice: a string parameter that is not UTF-8, which the transcoder passes
+    through). Returned rather than raised: grpcio answers a raising deserializer
+    with UNKNOWN naming the exception class, and logs a traceback per request."""
+
+    __slots__ = ()
+
+
+UNDECODABLE = UndecodableRequest()
+BAD_ENCODING_MESSAGE = "a text parameter is not valid UTF-8; percent-encode UTF-8 text"
+BAD_ENCODING_REASON = "INVALID_ENCODING"
+
+
+def lenient_parser(request_type: type[Message]) -> Callable[[bytes], Message | UndecodableRequest]:
+    def parse(data: bytes) -> Message | UndecodableRequest:
+        try:
+            return request_type.FromString(data)
+        except DecodeError:
+            return UNDECODABLE
+
+    return parse
+
+
 class RpcRunner:
     """Wraps every handler: request id, deadline, domain error → status code."""
 
@@ -76,6 +100,14 @@ class RpcRunner:
     def wrap(self, name: str, call: Callable[[Any], Awaitable[bytes]]) -> Handler:
         async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             rid = dict(context.invocation_metadata() or ()).get("x-request-id", "-")
+            if isinstance(request, UndecodableRequest):
+                log.info("rpc refused", extra={"rpc": name, "why": BAD_ENCODING_MESSAGE})
+                await _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    BAD_ENCODING_MESSAGE,
+                    BAD_ENCODING_REASON,
+                )
             token = request_id.set(str(rid))
             started = time.perf_counter()
             remaining = context.time_remaining()
@@ -133,7 +165,7 @@ async def _abort(
 def _unary(handler: Handler, request_type: type[Message]) -> grpc.RpcMethodHandler[Any, Any]:
     return grpc.unary_unary_rpc_method_handler(
         handler,
-        request_deserializer=request_type.FromString,
+        request_deserializer=lenient_parser(request_type),
         response_serializer=bytes,
     )
 
