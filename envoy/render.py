@@ -10,6 +10,7 @@ descriptor set it loads, so the list cannot disagree with protos/.
 from __future__ import annotations
 
 import argparse
+import re
 import string
 import tempfile
 from collections.abc import Mapping
@@ -92,6 +93,72 @@ def http_services(descriptor: Path) -> list[str]:
     if not services:
         raise SystemExit(f"{descriptor}: no service with google.api.http rules")
     return services
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+PATH_VARIABLE = re.compile(r"\{[^}]*\}")
+
+
+def http_bindings(descriptor: Path) -> list[tuple[str, str]]:
+    """(METHOD, path template) of every google.api.http rule, additional bindings too."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes()).file
+    out: list[tuple[str, str]] = []
+    for file in files:
+        for service in file.service:
+            for method in service.method:
+                if not method.options.HasExtension(annotations_pb2.http):
+                    continue
+                rule = method.options.Extensions[annotations_pb2.http]
+                for binding in (rule, *rule.additional_bindings):
+                    kind = binding.WhichOneof("pattern")
+                    if kind in HTTP_METHODS:
+                        out.append((kind.upper(), getattr(binding, kind)))
+    return out
+
+
+def method_not_allowed_routes(descriptor: Path) -> list[dict[str, Any]]:
+    """405 with `Allow` for a known REST path asked with a method it does not have.
+
+    Placed after the transcoded routes, so only requests the transcoder did not
+    take reach them; HEAD is allowed wherever GET is (the edge asks GET for it).
+    Paths without variables go first so they win over a template that also matches."""
+    bindings = http_bindings(descriptor)
+    patterns = {
+        tmpl: PATH_VARIABLE.sub("[^/]+", re.escape(tmpl).replace(r"\{", "{").replace(r"\}", "}"))
+        for _, tmpl in bindings
+    }
+    routes: list[dict[str, Any]] = []
+    for tmpl in sorted(patterns, key=lambda t: ("{" in t, t)):
+        example = PATH_VARIABLE.sub("x", tmpl)
+        allowed = {m for m, t in bindings if re.fullmatch(patterns[t], example)}
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        methods = sorted(allowed)
+        routes.append(
+            {
+                "match": {
+                    "safe_regex": {"regex": patterns[tmpl]},
+                    "headers": [
+                        {
+                            "name": ":method",
+                            "string_match": {"safe_regex": {"regex": "|".join(methods)}},
+                            "invert_match": True,
+                        }
+                    ],
+                },
+                "direct_response": {
+                    "status": 405,
+                    "body": {"inline_string": f"{tmpl} allows {', '.join(methods)}"},
+                },
+                "response_headers_to_add": [
+                    {
+                        "header": {"key": "allow", "value": ", ".join(methods)},
+                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                    }
+                ],
+            }
+        )
+    return routes
 
 
 def endpoints(upstreams: list[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -275,6 +342,7 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "GRPC_SERVICES": http_services(descriptor),
         "GRPC_ENDPOINTS": endpoints(settings.upstreams()),
         "DOC_ROUTES": doc_routes(settings.docs_dir),
+        "METHOD_NOT_ALLOWED_ROUTES": method_not_allowed_routes(descriptor),
         "LOCAL_REPLY": local_reply(),
         "AUTH_ENDPOINTS": endpoints(settings.auth_hosts()),
         "AUTH_RATE_LIMITED_PATHS": AUTH_RATE_LIMITED_PATHS,

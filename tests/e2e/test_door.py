@@ -126,3 +126,26 @@ def test_a_bad_transfer_encoding_gets_json(edge: Edge) -> None:
         b"Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
     )
     assert headers["content-type"].startswith("application/json"), (status, headers)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/genres", f"/api/v1/films/{c.F_NEW_HOPE}"])
+async def test_head_answers_like_get_without_a_body(http: httpx.AsyncClient, path: str) -> None:
+    got = await http.get(path)
+    head = await http.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.content == b""
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/api/v1/genres", f"/api/v1/films/{c.F_NEW_HOPE}"])
+async def test_other_methods_on_a_known_route_are_405_with_allow(
+    http: httpx.AsyncClient, method: str, path: str
+) -> None:
+    resp = await http.request(method, path)
+    assert_json_error(resp, 405)
+    assert resp.headers["allow"] == "GET, HEAD"
+
+
+async def test_an_unknown_path_is_still_404(http: httpx.AsyncClient) -> None:
+    assert_json_error(await http.post("/api/v1/nothing-here"), 404)
