@@ -12,13 +12,9 @@ import uvloop
 
 from content_api.bootstrap import build_app
 from content_api.config import Settings
-from content_api.entrypoints.grpc_server import (
-    RpcRunner,
-    add_health_and_reflection,
-    generic_handlers,
-    set_serving,
-)
+from content_api.entrypoints.grpc_server import SERVICE_NAMES, generic_handlers, rpc_runner
 from content_api.service_layer.readiness import Readiness
+from movies_grpc import add_health_and_reflection, set_serving
 from movies_logging import configure
 
 log = logging.getLogger(__name__)
@@ -42,21 +38,21 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 ("grpc.absolute_max_metadata_size", METADATA_LIMIT_BYTES),
             ],
         )
-        runner = RpcRunner(settings.request_deadline_seconds)
+        runner = rpc_runner(settings.request_deadline_seconds)
         server.add_generic_rpc_handlers(generic_handlers(app.catalog, runner))
-        health = add_health_and_reflection(server)
+        health = add_health_and_reflection(server, SERVICE_NAMES)
         address = f"{settings.grpc_host}:{settings.grpc_port}"
         server.add_insecure_port(address)
         await server.start()
         readiness = Readiness(
             app.search,
-            lambda serving: set_serving(health, serving),
+            lambda serving: set_serving(health, SERVICE_NAMES, serving),
             settings.catalogue_check_interval_seconds,
         )
         # SERVING unless the catalogue was emptied behind the ETL's back (or, with
         # Elasticsearch unreachable for now, SERVING: requests say UNAVAILABLE).
         if await readiness.check() is None:
-            await set_serving(health, True)
+            await set_serving(health, SERVICE_NAMES, True)
         probing = asyncio.create_task(readiness.run(), name="catalogue-readiness")
         log.info("serving", extra={"address": address})
         stop = asyncio.Event()
@@ -74,7 +70,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 "grace_s": settings.shutdown_grace_seconds,
             },
         )
-        await set_serving(health, False)
+        await set_serving(health, SERVICE_NAMES, False)
         # Still serving while Envoy's health check notices NOT_SERVING and sends
         # elsewhere; stopping at once would end the calls already routed here
         # (499s at the edge). A second signal skips the rest of the drain.

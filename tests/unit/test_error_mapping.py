@@ -1,21 +1,24 @@
-"""Domain errors reach clients with the status code of their class hierarchy."""
+"""Each service's table: its domain errors, and subclasses it has never heard of,
+reach clients with the status code of their class hierarchy (movies_grpc)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
-
 import grpc
+import psycopg
 import pytest
-from google.rpc import error_details_pb2, status_pb2
 
+from auth_service.domain.errors import AlreadyExistsError, TooManyAttemptsError
+from auth_service.domain.errors import DomainError as AuthError
+from auth_service.domain.errors import NotFoundError as AuthNotFoundError
+from auth_service.entrypoints.grpc_server import rpc_runner as auth_runner
 from content_api.domain.errors import (
     BackendUnavailableError,
     DomainError,
     InvalidArgumentError,
     NotFoundError,
 )
-from content_api.entrypoints.grpc_server import RpcRunner, status_for
+from content_api.entrypoints.grpc_server import rpc_runner as content_runner
+from tests.support.grpc_context import answer
 
 DEADLINE_S = 1.0
 
@@ -37,51 +40,8 @@ class ReplicaLaggingError(BackendUnavailableError):
 
 
 class UnmappedError(DomainError):
-    """A domain error under no mapped class: a gap in the mapping, not the caller's fault."""
-
     def __init__(self) -> None:
         super().__init__("private detail of the service", "UNMAPPED")
-
-
-class AbortedError(Exception):
-    pass
-
-
-class FakeContext:
-    """Records what the handler aborts with, as grpc.aio's context would send it."""
-
-    code: grpc.StatusCode
-    details: str
-    trailing: Sequence[tuple[str, bytes]]
-
-    def invocation_metadata(self) -> tuple[()]:
-        return ()
-
-    def time_remaining(self) -> float | None:
-        return None
-
-    async def abort(
-        self, code: grpc.StatusCode, details: str, trailing_metadata: Sequence[tuple[str, bytes]]
-    ) -> None:
-        self.code, self.details, self.trailing = code, details, trailing_metadata
-        raise AbortedError
-
-    def reason(self) -> str:
-        status = status_pb2.Status.FromString(dict(self.trailing)["grpc-status-details-bin"])
-        info = error_details_pb2.ErrorInfo()
-        assert status.details[0].Unpack(info)
-        return str(info.reason)
-
-
-async def answer(error: DomainError) -> FakeContext:
-    async def call(_: object) -> bytes:
-        raise error
-
-    context = FakeContext()
-    handler = RpcRunner(DEADLINE_S).wrap("GetFilm", call)
-    with pytest.raises(AbortedError):
-        await handler(object(), cast(Any, context))
-    return context
 
 
 @pytest.mark.parametrize(
@@ -95,24 +55,70 @@ async def answer(error: DomainError) -> FakeContext:
         (ReplicaLaggingError(), grpc.StatusCode.UNAVAILABLE),
     ],
 )
-async def test_a_domain_error_gets_the_code_of_its_nearest_mapped_class(
+async def test_a_content_error_gets_the_code_of_its_nearest_mapped_class(
     error: DomainError, code: grpc.StatusCode
 ) -> None:
-    context = await answer(error)
-    assert (context.code, context.details, context.reason()) == (code, error.message, error.reason)
+    context = await answer(content_runner(DEADLINE_S), error)
+    assert context.answer() == (code, error.message, error.reason)
+    assert context.info().domain == "movies.v1"
 
 
-async def test_a_domain_error_under_no_mapped_class_is_internal_and_hides_its_message() -> None:
-    context = await answer(UnmappedError())
-    assert (context.code, context.details, context.reason()) == (
-        grpc.StatusCode.INTERNAL,
-        "internal error",
-        "INTERNAL",
-    )
+async def test_a_content_error_under_no_mapped_class_is_internal() -> None:
+    context = await answer(content_runner(DEADLINE_S), UnmappedError())
+    assert context.answer() == (grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
 
 
-def test_the_nearest_class_wins_over_a_farther_one() -> None:
-    class WithdrawnWhileLaggingError(FilmWithdrawnError, BackendUnavailableError):
+async def test_the_content_deadline_is_unavailable_backend_timeout() -> None:
+    context = await answer(content_runner(DEADLINE_S), TimeoutError())
+    assert context.code is grpc.StatusCode.UNAVAILABLE
+    assert context.info().reason == "BACKEND_TIMEOUT"
+
+
+class EmailTakenError(AlreadyExistsError):
+    """A subclass auth's table has never heard of: with the exact-type lookup
+    auth had copied, it raised KeyError and the client saw UNKNOWN."""
+
+    def __init__(self) -> None:
+        super().__init__("this email is registered", "EMAIL_TAKEN")
+
+
+class SessionGoneError(AuthNotFoundError):
+    def __init__(self) -> None:
+        super().__init__("no such session", "SESSION_NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (EmailTakenError(), grpc.StatusCode.ALREADY_EXISTS),
+        (SessionGoneError(), grpc.StatusCode.NOT_FOUND),
+    ],
+)
+async def test_an_auth_domain_error_subclass_maps_by_hierarchy(
+    error: AuthError, code: grpc.StatusCode
+) -> None:
+    context = await answer(auth_runner(DEADLINE_S), error)
+    assert context.answer() == (code, error.message, error.reason)
+    assert context.info().domain == "auth.v1"
+
+
+async def test_auth_throttling_says_when_to_retry_even_from_a_subclass() -> None:
+    class LockedOutError(TooManyAttemptsError):
         pass
 
-    assert status_for(WithdrawnWhileLaggingError) is grpc.StatusCode.NOT_FOUND
+    context = await answer(
+        auth_runner(DEADLINE_S), LockedOutError("too many attempts", "THROTTLED", 2.6)
+    )
+    assert context.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert ("retry-after", "3") in context.trailing
+
+
+async def test_auth_store_down_is_unavailable_without_the_drivers_text() -> None:
+    context = await answer(
+        auth_runner(DEADLINE_S), psycopg.errors.ConnectionTimeout("server at db:5432")
+    )
+    assert context.answer() == (
+        grpc.StatusCode.UNAVAILABLE,
+        "the account store is unavailable; retry later",
+        "BACKEND_UNAVAILABLE",
+    )
