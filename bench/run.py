@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench import auth as bench_auth
 from bench import grpc_load, memory, rest_wrk, scale
 from bench.baselines.servers import DirectResponse, FastApiBaseline, film_json
 from bench.common import (
@@ -597,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="runs per point (medians reported)")
     parser.add_argument("--memory-seconds", type=float, help="length of the memory run")
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: api,scale,memory"
+        "--skip", default="", help="comma-separated parts to skip: api,scale,memory,auth"
     )
     parser.add_argument(
         "--keep-indices", action="store_true", help="keep the bench indices afterwards"
@@ -632,10 +633,13 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Series] = []
     points: list[scale.ScalePoint] = []
     mem: memory.MemoryRun | None = None
+    # Sections of their own after the report (the auth service's numbers).
+    sections: list[str] = []
 
     def save(stage: str) -> str:
         """Writes what is measured so far: a long run that dies still leaves numbers."""
         text = render(facts, settings, results, points, mem, time.monotonic() - started, notes)
+        text += "".join(f"\n{section}" for section in sections)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         if args.json:
@@ -715,6 +719,10 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(
                 f"The scale part ran at {', '.join(f'{s:,}' for s in settings.sizes)} films only (not {TARGET_SEARCH_FILMS:,})."
             )
+
+    if "auth" not in skip:
+        sections.append(bench_auth.measure(settings))
+        save("auth")
 
     text = save("done")
     print(text)

@@ -62,6 +62,7 @@ class EdgeSettings(BaseSettings):
     auth_issuer: str = "movies-auth"
     auth_audience: str = "movies"
     envoy_jwks_cache_duration: str = "30s"
+    envoy_jwt_cache_size: int = Field(10_000, ge=0)
     envoy_auth_rate_limit: int = Field(20, ge=1)
     envoy_auth_rate_interval_seconds: int = Field(60, ge=1)
 
