@@ -90,7 +90,7 @@ def start_edge(name: str, auth_target: str, protect: bool) -> tuple[Proc, int]:
     if protect:
         config: dict[str, Any] = yaml.safe_load(cfg.read_text())
         (edge,) = (x for x in config["static_resources"]["listeners"] if x["name"] == "edge")
-        hcm = edge["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm = edge["filter_chains"][0]["filters"][-1]["typed_config"]  # the terminal filter
         (jwt,) = (f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")
         rule = {"match": {"prefix": CHEAP_ROUTE}, "requires": {"provider_name": "auth"}}
         jwt["typed_config"]["rules"].insert(0, rule)

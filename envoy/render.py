@@ -44,6 +44,13 @@ class EdgeSettings(BaseSettings):
     envoy_access_log_min_status: int = Field(400, ge=100, le=599)
     # Request headers above this (request line and cookies included) get 431.
     envoy_max_request_headers_kb: int = Field(16, ge=1, le=8192)
+    # The public listener's limits: time to send the headers, idle connection
+    # lifetime, open connections, and searches per client address per interval.
+    envoy_request_headers_timeout: str = "10s"
+    envoy_idle_timeout: str = "60s"
+    envoy_max_connections: int = Field(4096, ge=1)
+    envoy_search_rate_limit: int = Field(20, ge=1)
+    envoy_search_rate_interval_seconds: int = Field(1, ge=1)
     # The content API cluster: health-check period, and the retry budget (share of
     # active requests that may be retries, and the floor under it).
     envoy_health_interval: str = "0.5s"
@@ -344,6 +351,7 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "GRPC_ENDPOINTS": endpoints(settings.upstreams()),
         "DOC_ROUTES": doc_routes(settings.docs_dir),
         "METHOD_NOT_ALLOWED_ROUTES": method_not_allowed_routes(descriptor),
+        "SEARCH_RETRY_AFTER": str(settings.envoy_search_rate_interval_seconds),
         "LOCAL_REPLY": local_reply(),
         "AUTH_ENDPOINTS": endpoints(settings.auth_hosts()),
         "AUTH_RATE_LIMITED_PATHS": AUTH_RATE_LIMITED_PATHS,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Iterator
 
 import grpc
 import httpx
@@ -10,7 +12,7 @@ import pytest
 
 from movies.v1 import film_service_pb2
 from tests.support import catalog as c
-from tests.support.servers import ApiServer, Edge
+from tests.support.servers import ApiServer, Edge, start_edge
 
 BAD_UTF8 = ["%FF", "%C0%AF", "%ED%A0%80"]
 
@@ -149,3 +151,78 @@ async def test_other_methods_on_a_known_route_are_405_with_allow(
 
 async def test_an_unknown_path_is_still_404(http: httpx.AsyncClient) -> None:
     assert_json_error(await http.post("/api/v1/nothing-here"), 404)
+
+
+SEARCH_LIMIT = 5
+HEADERS_TIMEOUT_S = 1
+
+
+@pytest.fixture(scope="module")
+def limited_edge(api: ApiServer) -> Iterator[Edge]:
+    """An edge with small limits, so the tests reach them quickly."""
+    edge = start_edge(
+        "test-door-limits-envoy",
+        api,
+        env={
+            "ENVOY_SEARCH_RATE_LIMIT": str(SEARCH_LIMIT),
+            "ENVOY_SEARCH_RATE_INTERVAL_SECONDS": "60",
+            "ENVOY_REQUEST_HEADERS_TIMEOUT": f"{HEADERS_TIMEOUT_S}s",
+            "ENVOY_MAX_CONNECTIONS": "20",
+        },
+    )
+    yield edge
+    edge.proc.stop()
+
+
+def client_at(edge: Edge, address: str) -> httpx.Client:
+    """A client whose connections come from `address` (any 127.0.0.0/8 address)."""
+    return httpx.Client(
+        base_url=edge.url, transport=httpx.HTTPTransport(local_address=address), timeout=10
+    )
+
+
+def test_searches_are_limited_per_client_address(limited_edge: Edge) -> None:
+    with (
+        client_at(limited_edge, "127.0.0.2") as flood,
+        client_at(limited_edge, "127.0.0.3") as other,
+    ):
+        statuses = [
+            flood.get("/api/v1/films/search?query=star").status_code
+            for _ in range(SEARCH_LIMIT + 3)
+        ]
+        assert statuses[:SEARCH_LIMIT] == [200] * SEARCH_LIMIT
+        limited = flood.get("/api/v1/films/search?query=star")
+        assert_json_error(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1
+        # Another client's searches and the flooding client's other reads are untouched.
+        assert other.get("/api/v1/films/search?query=star").status_code == 200
+        assert flood.get("/api/v1/genres").status_code == 200
+
+
+def test_slow_headers_are_cut_off_with_a_json_408(limited_edge: Edge) -> None:
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", limited_edge.port), timeout=10) as sock:
+        sock.sendall(b"GET /api/v1/genres HTTP/1.1\r\nHost: x\r\n")  # never finished
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert time.monotonic() - started < HEADERS_TIMEOUT_S + 5
+    assert data.startswith(b"HTTP/1.1 408"), data
+    assert b"application/json" in data
+
+
+def test_connections_beyond_the_limit_are_closed(limited_edge: Edge) -> None:
+    socks = [
+        socket.create_connection(("127.0.0.1", limited_edge.port), timeout=5) for _ in range(25)
+    ]
+    try:
+        closed = 0
+        for sock in socks[20:]:
+            try:
+                closed += sock.recv(1) == b""
+            except ConnectionResetError:
+                closed += 1
+        assert closed == 5
+    finally:
+        for sock in socks:
+            sock.close()

@@ -73,6 +73,9 @@ def start_edge(name: str, *apis: ApiServer, env: Mapping[str, str] | None = None
         "ENVOY_TRANSCODER_PORT": str(free_port()),
         "GRPC_UPSTREAMS": ",".join(api.target for api in apis),
         "ENVOY_ROUTE_TIMEOUT": "5s",
+        # Every test client is 127.0.0.1: the per-client search limit is tested
+        # on an edge of its own (tests/e2e/test_door.py).
+        "ENVOY_SEARCH_RATE_LIMIT": "1000000",
         "DOCS_DIR": str(ROOT / "gen" / "docs"),
         **(env or {}),
     }

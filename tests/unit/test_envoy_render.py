@@ -90,7 +90,8 @@ def test_template_only_keys_are_not_rendered(config: dict[str, Any]) -> None:
 
 def edge_http_filters(config: dict[str, Any]) -> list[dict[str, Any]]:
     (edge,) = (x for x in config["static_resources"]["listeners"] if x["name"] == "edge")
-    filters: list[dict[str, Any]] = edge["filter_chains"][0]["filters"][0]["typed_config"][
+    # The HTTP connection manager is the chain's last (terminal) network filter.
+    filters: list[dict[str, Any]] = edge["filter_chains"][0]["filters"][-1]["typed_config"][
         "http_filters"
     ]
     return filters
