@@ -46,7 +46,14 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-4000:]
 
     text = report.read_text()
-    for heading in ("## Machine", "## Targets", "## Requests", "## Scale", "## Memory"):
+    for heading in (
+        "## Machine",
+        "## Targets",
+        "## Requests",
+        "## Scale",
+        "## Memory",
+        "## Auth service",
+    ):
         assert heading in text
     assert "_not run_" not in text
 
