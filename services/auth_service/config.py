@@ -65,8 +65,10 @@ class Settings(BaseSettings):
     login_history_default_page_size: int = Field(20, ge=1)
     login_history_max_page_size: int = Field(100, ge=1)
 
-    # Behind Envoy the client address is the first x-forwarded-for entry; a
-    # server reachable directly by clients should not trust it.
+    # Behind Envoy the client address is the last x-forwarded-for entry: the
+    # edge appends the peer it saw (use_remote_address), while entries before it
+    # are whatever the client sent. A server reachable directly by clients
+    # should not trust the header at all.
     auth_trust_forwarded_for: bool = True
 
     # Sign-in with Yandex ID (authorization code + PKCE); off while the client id

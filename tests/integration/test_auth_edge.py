@@ -112,6 +112,19 @@ async def test_the_rest_lifecycle_through_the_edge(http: httpx.AsyncClient) -> N
     assert after.json()["code"] == grpc.StatusCode.UNAUTHENTICATED.value[0]
 
 
+async def test_a_client_cannot_choose_its_recorded_address(http: httpx.AsyncClient) -> None:
+    forged = {"x-forwarded-for": "203.0.113.7"}
+    address = email()
+    creds = {"email": address, "password": PASSWORD}
+    assert (await http.post("/api/v1/auth/register", json=creds)).status_code == 200
+    login = await http.post("/api/v1/auth/login", json=creds, headers=forged)
+    assert login.status_code == 200, login.text
+    sessions = await http.get("/api/v1/auth/sessions", headers=auth(login.json()["access_token"]))
+    (session,) = sessions.json()["sessions"]
+    assert session["ip"]
+    assert session["ip"] != "203.0.113.7"
+
+
 async def test_the_jwks_is_served_at_the_well_known_path(http: httpx.AsyncClient) -> None:
     reply = await http.get("/.well-known/jwks.json")
     assert reply.status_code == 200

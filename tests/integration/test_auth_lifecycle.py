@@ -350,7 +350,8 @@ async def test_login_history_is_newest_first_and_keyset_paged(stubs: Stubs) -> N
     assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_the_forwarded_client_address_is_recorded(stubs: Stubs, server: AuthServer) -> None:
+async def test_the_address_the_edge_appended_is_recorded(stubs: Stubs, server: AuthServer) -> None:
+    """The last x-forwarded-for entry is the edge's; earlier ones are the client's word."""
     address = email()
     await stubs.auth.Register(pb.RegisterRequest(email=address, password=PASSWORD))
     await stubs.auth.Login(
@@ -362,7 +363,7 @@ async def test_the_forwarded_client_address_is_recorded(stubs: Stubs, server: Au
         " on u.id = h.user_id where u.email = %s",
         address,
     )
-    assert rows == [("203.0.113.7",)]
+    assert rows == [("10.0.0.1",)]
 
 
 async def test_server_log_has_no_secrets(stubs: Stubs, server: AuthServer) -> None:

@@ -97,7 +97,7 @@ def client_info(context: Context, trust_forwarded_for: bool) -> ClientInfo:
     ip = ""
     forwarded = metadata.get("x-forwarded-for")
     if trust_forwarded_for and isinstance(forwarded, str):
-        ip = forwarded.split(",")[0].strip()
+        ip = forwarded.rsplit(",", 1)[-1].strip()
     if not ip:
         # "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555"
         peer = context.peer() or ""
