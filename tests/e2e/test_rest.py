@@ -82,8 +82,15 @@ async def test_search_routes(http: httpx.AsyncClient) -> None:
 
 async def test_genre_routes(http: httpx.AsyncClient) -> None:
     genres = await get(http, "/api/v1/genres")
-    assert genres["genres"][0] == {"uuid": c.G_ACTION, "name": "Action", "film_count": 2}
+    assert genres["genres"][0] == {
+        "uuid": c.G_ACTION,
+        "name": "Action",
+        "film_count": 2,
+        "description": c.GENRE_DESCRIPTIONS[c.G_ACTION],
+    }
     assert genres["total"] == 5
+    action = await get(http, f"/api/v1/genres/{c.G_ACTION}")
+    assert action["description"] == c.GENRE_DESCRIPTIONS[c.G_ACTION]
     western = await get(http, f"/api/v1/genres/{c.G_WESTERN}")
     assert western == {"uuid": c.G_WESTERN, "name": "Western", "film_count": 0}
 
@@ -93,6 +100,13 @@ async def test_person_routes(http: httpx.AsyncClient) -> None:
     assert person["full_name"] == "George Lucas"
     films = await get(http, f"/api/v1/persons/{c.P_HAMILL}/films")
     assert [f["uuid"] for f in films["films"]] == [c.F_EMPIRE, c.F_NEW_HOPE]
+    assert all(f["roles"] == ["actor"] for f in films["films"])
+    lucas = await get(http, f"/api/v1/persons/{c.P_LUCAS}/films")
+    roles = {f["uuid"]: set(f["roles"]) for f in lucas["films"]}
+    assert roles[c.F_NEW_HOPE] == {
+        r for f in person["films"] if f["uuid"] == c.F_NEW_HOPE for r in f["roles"]
+    }
+    assert {"writer", "director"} <= roles[c.F_NEW_HOPE]
     assert films["total"] == 2
 
 

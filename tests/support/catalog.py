@@ -57,6 +57,8 @@ GENRE_NAMES = {
     G_COMEDY: "Comedy",
     G_WESTERN: "Western",
 }
+# One genre with a description, the others without (the column is nullable).
+GENRE_DESCRIPTIONS = {G_ACTION: "Fights, chases and escapes."}
 PERSON_NAMES = {
     P_LUCAS: "George Lucas",
     P_HAMILL: "Mark Hamill",
@@ -156,7 +158,9 @@ async def _insert(conn: AsyncConnection[Any]) -> None:
     films = [
         schema.Film(UUID(f.id), f.title, f.description, None, f.rating, FILM_TYPE) for f in FILMS
     ]
-    genres = [schema.Genre(UUID(i), name, None) for i, name in GENRE_NAMES.items()]
+    genres = [
+        schema.Genre(UUID(i), name, GENRE_DESCRIPTIONS.get(i)) for i, name in GENRE_NAMES.items()
+    ]
     persons = [schema.Person(UUID(i), name) for i, name in PERSON_NAMES.items()]
     genre_links = [schema.genre_link(UUID(f.id), UUID(g)) for f in FILMS for g in f.genres]
     person_links = [

@@ -131,10 +131,19 @@ class CatalogService:
         page = self._limits.parse(page_number, page_size)
 
         async def build() -> Message:
-            found(await self._search.get_person(pid), "person", pid)
+            person = found(await self._search.get_person(pid), "person", pid)
+            roles = {f["id"]: f.get("roles") or [] for f in person.get("films") or []}
             hits = await self._search.list_person_films(pid, page)
             return person_service_pb2.ListPersonFilmsResponse(
-                films=summaries(hits),
+                films=[
+                    person_service_pb2.PersonFilmSummary(
+                        uuid=d["id"],
+                        title=d["title"],
+                        imdb_rating=d.get("imdb_rating"),
+                        roles=roles.get(d["id"], []),
+                    )
+                    for d in hits.docs
+                ],
                 **paging(hits, page),
             )
 
@@ -229,7 +238,10 @@ def film_from_doc(doc: FilmDocument) -> film_service_pb2.Film:
 
 def genre_from_doc(doc: GenreDocument) -> genre_service_pb2.Genre:
     return genre_service_pb2.Genre(
-        uuid=doc["id"], name=doc["name"], film_count=int(doc.get("film_count") or 0)
+        uuid=doc["id"],
+        name=doc["name"],
+        film_count=int(doc.get("film_count") or 0),
+        description=doc.get("description") or None,
     )
 
 
