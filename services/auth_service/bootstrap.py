@@ -86,6 +86,7 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
             crypto.decode_kek(settings.auth_key_encryption_key.get_secret_value()),
             settings.access_token_ttl_seconds,
             settings.auth_leeway_seconds,
+            settings.auth_key_activation_delay_seconds,
         )
         await keys.ensure()
         await _ensure_partitions(store, settings)

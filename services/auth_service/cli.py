@@ -3,7 +3,7 @@
 auth serve                                   the gRPC server (migrates first)
 auth migrate                                 apply pending SQL migrations
 auth createsuperuser --email E [--password P]  an account with the role admin
-auth keys rotate                             a new signing key, from now on
+auth keys rotate [--now]                     a new signing key, signing after a delay
 auth keys new-encryption-key                 a value for AUTH_KEY_ENCRYPTION_KEY
 """
 
@@ -52,9 +52,12 @@ async def _createsuperuser(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _rotate(settings: Settings, args: argparse.Namespace) -> int:
-    """Adds a signing key that every replica signs with within
-    AUTH_KEY_RELOAD_SECONDS; the old key stays in the JWKS until the last token
-    it signed has expired, then a later rotation deletes it.
+    """Adds a signing key: in the JWKS at once, signing after
+    AUTH_KEY_ACTIVATION_DELAY_SECONDS (every JWKS cache, the edge's included, has
+    it by then); the old key signs until then and stays in the JWKS until the
+    last token it signed has expired, then a later rotation deletes it. With
+    --now the key signs at once (a compromised key): the edge refuses its tokens
+    until its JWKS cache (ENVOY_JWKS_CACHE_DURATION) expires.
 
     Private keys live in PostgreSQL (`auth.signing_keys`), encrypted with
     AES-256-GCM under AUTH_KEY_ENCRYPTION_KEY from the environment: all replicas
@@ -63,8 +66,8 @@ async def _rotate(settings: Settings, args: argparse.Namespace) -> int:
     re-encrypting the rows (not automated yet).
     """
     async with build_app(settings, background=False) as app:
-        kid = await app.keys.rotate()
-    print(f"signing with new key {kid}")
+        kid, active_from = await app.keys.rotate(now=args.now)
+    print(f"new key {kid} signs from {active_from.isoformat()}")
     return 0
 
 
@@ -93,7 +96,15 @@ def main(argv: list[str] | None = None) -> None:
     commands["createsuperuser"] = _createsuperuser
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    keys_sub.add_parser("rotate", help=_rotate.__doc__.split("\n")[0] if _rotate.__doc__ else "")
+    rotate = keys_sub.add_parser(
+        "rotate", help=_rotate.__doc__.split("\n")[0] if _rotate.__doc__ else ""
+    )
+    rotate.add_argument(
+        "--now",
+        action="store_true",
+        help="sign with it at once (emergency: the edge refuses its tokens until its JWKS "
+        "cache expires)",
+    )
     keys_sub.add_parser("new-encryption-key", help="print a value for AUTH_KEY_ENCRYPTION_KEY")
 
     args = parser.parse_args(argv)

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     auth_key_encryption_key: SecretStr
     # How soon a `auth keys rotate` by another process reaches this server.
     auth_key_reload_seconds: float = Field(5.0, gt=0)
+    # A rotated key is in the JWKS at once but signs only this much later, so
+    # every JWKS cache knows it before its first token: keep it at least the
+    # longest cache of the key set, i.e. >= ENVOY_JWKS_CACHE_DURATION (30 s) +
+    # AUTH_KEY_RELOAD_SECONDS (a replica serves the JWKS it last loaded) + the
+    # edge's fetch retries. movies_auth refetches on an unknown kid and needs
+    # nothing. `auth keys rotate --now` skips the delay (emergencies only).
+    auth_key_activation_delay_seconds: float = Field(60.0, ge=0)
 
     # argon2id with OWASP's baseline (19 MiB, t=2, p=1): about 30 ms of one core
     # per hash. RFC 9106's 64 MiB, t=3, p=4 costs about 200 ms on the 2-core

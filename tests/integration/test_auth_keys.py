@@ -1,7 +1,9 @@
-"""Key rotation with `auth keys rotate`: new tokens carry the new kid within the
-reload interval, tokens signed by the old key stay valid until they expire, and
-the old key leaves the JWKS once the last of them has. Short token lifetime
-here (8 s, no leeway) so the test sees the whole life of a key."""
+"""Key rotation with `auth keys rotate`: the new key is in the JWKS at once, but
+tokens keep the old kid until its activation (AUTH_KEY_ACTIVATION_DELAY_SECONDS,
+short here), then carry the new one; tokens signed by the old key stay valid
+until they expire, and the old key leaves the JWKS once the last of them has.
+`--now` skips the delay. Short token lifetime here (8 s, no leeway) so the test
+sees the whole life of a key."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import os
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 
 import grpc
 import jwt
@@ -31,6 +34,9 @@ from tests.support.auth import (
 from tests.support.procs import VENV_BIN, Proc
 
 TTL_S = 8
+ACTIVATION_DELAY_S = 3
+# Clock difference tolerated between the auth server and PostgreSQL (same host).
+SKEW_S = 0.2
 EMAIL, PASSWORD = "rotating@example.org", "correct horse battery"
 
 
@@ -41,6 +47,7 @@ def server(test_redis: Proc) -> Iterator[AuthServer]:
         test_redis.port,  # type: ignore[attr-defined]
         ACCESS_TOKEN_TTL_SECONDS=str(TTL_S),
         AUTH_LEEWAY_SECONDS="0",
+        AUTH_KEY_ACTIVATION_DELAY_SECONDS=str(ACTIVATION_DELAY_S),
     )
 
 
@@ -58,27 +65,53 @@ async def jwks_kids(stubs: Stubs) -> list[str]:
     return [k.kid for k in (await stubs.auth.GetJwks(pb.GetJwksRequest())).keys]
 
 
-async def test_rotation_keeps_old_tokens_valid_until_they_expire(
+def rotate(server: AuthServer, *flags: str) -> tuple[str, float]:
+    """Runs `auth keys rotate`; the new kid and when it signs (epoch seconds)."""
+    rotated = server.cli("keys", "rotate", *flags)
+    assert rotated.returncode == 0, rotated.stderr
+    words = rotated.stdout.split()
+    return words[2], datetime.fromisoformat(words[-1]).timestamp()
+
+
+async def login_kid(stubs: Stubs) -> tuple[float, str, float]:
+    """(started, kid of the token, finished), epoch seconds."""
+    started = time.time()
+    reply = await stubs.auth.Login(pb.LoginRequest(email=EMAIL, password=PASSWORD))
+    return started, kid(reply.access_token), time.time()
+
+
+async def test_rotation_publishes_first_signs_later_and_keeps_old_tokens_valid(
     stubs: Stubs, server: AuthServer
 ) -> None:
     old = await register_and_login(stubs, EMAIL, PASSWORD)
     old_kid = kid(old.access_token)
     assert await jwks_kids(stubs) == [old_kid]
 
-    rotated = server.cli("keys", "rotate")
-    assert rotated.returncode == 0, rotated.stderr
-    new_kid = rotated.stdout.split()[-1]
+    new_kid, active_from = rotate(server)
     assert new_kid != old_kid
+    assert active_from - time.time() > ACTIVATION_DELAY_S - 1
 
-    # Every replica picks the new key up within AUTH_KEY_RELOAD_SECONDS (0.5 s here).
+    # The server publishes the new key within AUTH_KEY_RELOAD_SECONDS (0.5 s here),
+    # well before it signs with it.
     deadline = time.monotonic() + 5
-    while True:
-        fresh = await stubs.auth.Login(pb.LoginRequest(email=EMAIL, password=PASSWORD))
-        if kid(fresh.access_token) == new_kid:
-            break
-        assert time.monotonic() < deadline, "still signing with the old key"
+    while await jwks_kids(stubs) != [new_kid, old_kid]:
+        assert time.monotonic() < deadline, "the new key is not in the JWKS"
+        await asyncio.sleep(0.05)
+    assert time.time() < active_from - 1
+
+    # Until activation, tokens carry the old kid; from then on, the new one at once.
+    seen: list[tuple[float, str, float]] = []
+    while not seen or seen[-1][0] < active_from + SKEW_S:
+        seen.append(await login_kid(stubs))
         await asyncio.sleep(0.1)
-    assert await jwks_kids(stubs) == [new_kid, old_kid]
+    for started, signed_by, finished in seen:
+        if finished < active_from - SKEW_S:
+            assert signed_by == old_kid, "signed with the new key before its activation"
+        if started > active_from + SKEW_S:
+            assert signed_by == new_kid, "still signing with the old key after activation"
+    assert seen[0][1] == old_kid
+    fresh = await stubs.auth.Login(pb.LoginRequest(email=EMAIL, password=PASSWORD))
+    assert kid(fresh.access_token) == new_kid
     await stubs.users.GetMe(upb.GetMeRequest(), metadata=bearer(fresh.access_token))
     await stubs.users.GetMe(upb.GetMeRequest(), metadata=bearer(old.access_token))
 
@@ -92,11 +125,22 @@ async def test_rotation_keeps_old_tokens_valid_until_they_expire(
     assert reason(exc) in {"TOKEN_EXPIRED", "INVALID_TOKEN"}
 
     # The next rotation deletes keys retired longer than a token lifetime ago.
-    assert server.cli("keys", "rotate").returncode == 0
+    pending_kid, _ = rotate(server)
     kids = {row[0] for row in server.sql("select kid from auth.signing_keys")}
-    assert old_kid not in kids
-    assert new_kid in kids
-    assert len(kids) == 2
+    assert kids == {new_kid, pending_kid}
+
+    # --now (a compromised key): it signs within the reload interval, and the key
+    # still pending never signs.
+    urgent_kid, urgent_from = rotate(server, "--now")
+    assert urgent_from <= time.time()
+    deadline = time.monotonic() + 5
+    while (await login_kid(stubs))[1] != urgent_kid:
+        assert time.monotonic() < deadline, "--now did not sign at once"
+        await asyncio.sleep(0.05)
+    assert set(await jwks_kids(stubs)) == {urgent_kid, pending_kid, new_kid}
+    while time.time() < urgent_from + ACTIVATION_DELAY_S + SKEW_S:
+        assert (await login_kid(stubs))[1] == urgent_kid
+        await asyncio.sleep(0.2)
 
 
 def test_a_wrong_encryption_key_is_refused_with_a_clear_message(server: AuthServer) -> None:

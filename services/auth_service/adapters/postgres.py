@@ -70,6 +70,8 @@ class StoredKey:
     private_key: bytes
     created_at: datetime
     retired_at: datetime | None
+    # When it starts signing (the JWKS lists it from creation on).
+    active_from: datetime
 
 
 class PostgresStore:
@@ -382,13 +384,16 @@ class PostgresStore:
         """Every key, newest first."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "select kid, algorithm, public_jwk, private_key, created_at, retired_at"
-                " from auth.signing_keys order by created_at desc, kid"
+                "select kid, algorithm, public_jwk, private_key, created_at, retired_at,"
+                " active_from from auth.signing_keys order by created_at desc, kid"
             )
             return [StoredKey(*row) for row in await cur.fetchall()]
 
-    async def add_signing_key(self, key: StoredKey, only_if_none: bool) -> bool:
-        """Stores a key that signs from now on and retires the previous one. With
+    async def add_signing_key(
+        self, key: StoredKey, only_if_none: bool, activation_delay: timedelta = timedelta(0)
+    ) -> bool:
+        """Stores a key that signs once `activation_delay` has passed and retires
+        the keys signing (or due to sign) until then at that moment. With
         `only_if_none`, does nothing when a key exists (first start of replicas)."""
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("lock table auth.signing_keys in exclusive mode")
@@ -396,13 +401,20 @@ class PostgresStore:
                 cur = await conn.execute("select 1 from auth.signing_keys limit 1")
                 if await cur.fetchone():
                     return False
+            cur = await conn.execute("select now() + %s", (activation_delay,))
+            row = await cur.fetchone()
+            assert row is not None
+            active_from = row[0]
             await conn.execute(
-                "update auth.signing_keys set retired_at = now() where retired_at is null"
+                "update auth.signing_keys set retired_at = %s"
+                " where retired_at is null or retired_at > %s",
+                (active_from, active_from),
             )
             await conn.execute(
-                "insert into auth.signing_keys (kid, algorithm, public_jwk, private_key)"
-                " values (%s, %s, %s, %s)",
-                (key.kid, key.algorithm, Jsonb(key.public_jwk), key.private_key),
+                "insert into auth.signing_keys"
+                " (kid, algorithm, public_jwk, private_key, active_from)"
+                " values (%s, %s, %s, %s, %s)",
+                (key.kid, key.algorithm, Jsonb(key.public_jwk), key.private_key, active_from),
             )
         return True
 

@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class KeyRing:
-    """The newest key signs; a retired key stays in the JWKS until the last
-    access token it signed has expired (one token lifetime plus leeway)."""
+    """A rotated key is published in the JWKS at once but signs only from its
+    `active_from`, once every JWKS cache (the edge's above all) can have fetched
+    it; the key it replaces signs until then and stays in the JWKS until the
+    last access token it signed has expired (one token lifetime plus leeway)."""
 
     def __init__(
         self,
@@ -36,56 +38,87 @@ class KeyRing:
         kek: bytes,
         access_ttl_seconds: int,
         leeway_seconds: int,
+        activation_delay_seconds: float = 0.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._kek = kek
         self._grace = timedelta(seconds=access_ttl_seconds + leeway_seconds)
+        self._activation_delay = timedelta(seconds=activation_delay_seconds)
         self._clock = clock
-        self._signing: crypto.KeyPair | None = None
+        self._unsealed: dict[str, crypto.KeyPair] = {}
         self._keys: list[StoredKey] = []
 
     async def ensure(self) -> None:
-        """Makes the first key on a fresh database, then loads the keys."""
+        """Makes the first key on a fresh database (signing at once), then loads the keys."""
         pair = crypto.generate()
         if await self._store.add_signing_key(self._sealed(pair), only_if_none=True):
             log.info("created the first signing key", extra={"kid": pair.kid})
         await self.reload()
 
-    async def rotate(self) -> str:
-        """Adds a key that signs from now on; returns its kid."""
+    async def rotate(self, now: bool = False) -> tuple[str, datetime]:
+        """Adds a key that signs after the activation delay (at once with `now`,
+        an emergency: the edge refuses its tokens until its JWKS cache expires);
+        returns its kid and when it starts signing."""
         pair = crypto.generate()
-        await self._store.add_signing_key(self._sealed(pair), only_if_none=False)
+        delay = timedelta(0) if now else self._activation_delay
+        await self._store.add_signing_key(
+            self._sealed(pair), only_if_none=False, activation_delay=delay
+        )
         pruned = await self._store.prune_signing_keys(self._grace)
-        log.info("rotated the signing key", extra={"kid": pair.kid, "pruned": pruned})
         await self.reload()
-        return pair.kid
+        active_from = next(k.active_from for k in self._keys if k.kid == pair.kid)
+        log.info(
+            "rotated the signing key",
+            extra={"kid": pair.kid, "active_from": active_from.isoformat(), "pruned": pruned},
+        )
+        return pair.kid, active_from
 
     async def reload(self) -> None:
         keys = await self._store.signing_keys()
         if not keys:
             raise RuntimeError("no signing key: run `auth keys rotate` or start the service")
-        newest = keys[0]
-        if self._signing is None or self._signing.kid != newest.kid:
-            try:
-                self._signing = crypto.unseal(
-                    newest.kid, newest.private_key, newest.public_jwk, self._kek
-                )
-            except InvalidTag as exc:
-                raise RuntimeError(
-                    "AUTH_KEY_ENCRYPTION_KEY does not open the stored signing keys: "
-                    "it differs from the one they were sealed with"
-                ) from exc
-            log.info("signing with key", extra={"kid": newest.kid})
+        now = self._clock()
+        # The keys that sign now or will: unsealed ahead, so a key takes over at
+        # its active_from exactly, not at the next reload.
+        unsealed: dict[str, crypto.KeyPair] = {}
+        for key in keys:
+            if key.retired_at is not None and key.retired_at <= now:
+                continue
+            if key.retired_at is not None and key.retired_at <= key.active_from:
+                continue  # superseded before it ever signed
+            pair = self._unsealed.get(key.kid)
+            if pair is None:
+                try:
+                    pair = crypto.unseal(key.kid, key.private_key, key.public_jwk, self._kek)
+                except InvalidTag as exc:
+                    raise RuntimeError(
+                        "AUTH_KEY_ENCRYPTION_KEY does not open the stored signing keys: "
+                        "it differs from the one they were sealed with"
+                    ) from exc
+            unsealed[key.kid] = pair
+        if not unsealed:
+            raise RuntimeError("no key can sign: run `auth keys rotate --now`")
+        self._unsealed = unsealed
         self._keys = keys
 
     def signing_key(self) -> crypto.KeyPair:
-        if self._signing is None:
+        """The key whose activation came last among those already active."""
+        if not self._keys:
             raise RuntimeError("KeyRing.ensure() was not awaited")
-        return self._signing
+        now = self._clock()
+        candidates = [k for k in self._keys if k.kid in self._unsealed and k.active_from <= now]
+        if not candidates:
+            # Only pending keys are left (a stale reload): the earliest one.
+            candidates = [
+                min((k for k in self._keys if k.kid in self._unsealed), key=lambda k: k.active_from)
+            ]
+        newest = max(candidates, key=lambda k: (k.active_from, k.created_at))
+        return self._unsealed[newest.kid]
 
     def jwks(self) -> dict[str, Any]:
-        """RFC 7517 key set of the keys whose tokens may still be valid, newest first."""
+        """RFC 7517 key set of the keys whose tokens may be valid now or soon
+        (pending ones included), newest first."""
         now = self._clock()
         return {
             "keys": [
@@ -96,13 +129,15 @@ class KeyRing:
         }
 
     def _sealed(self, pair: crypto.KeyPair) -> StoredKey:
+        now = self._clock()
         return StoredKey(
             kid=pair.kid,
             algorithm=crypto.ALGORITHM,
             public_jwk=pair.public_jwk,
             private_key=crypto.seal(pair, self._kek),
-            created_at=self._clock(),
+            created_at=now,
             retired_at=None,
+            active_from=now,
         )
 
 
