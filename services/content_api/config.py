@@ -28,7 +28,10 @@ class Settings(StoreSettings):
     cache_ttl_seconds: int = Field(300, ge=1)
     # Payload bytes the in-process tier in front of Redis may hold; 0 turns it off.
     local_cache_max_bytes: int = Field(4 << 20, ge=0)
-    cache_key_prefix: str = "content:v1"
+    # Bumped whenever the same data gives other bytes (a new field, another
+    # ranking), so a deploy never serves entries cached by the previous code
+    # under a catalogue version that has not changed.
+    cache_key_prefix: str = "content:v2"
     cache_version_poll_seconds: float = Field(1.0, gt=0)
     cache_retry_after_seconds: float = Field(1.0, gt=0)
 

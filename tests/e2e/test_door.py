@@ -226,3 +226,11 @@ def test_connections_beyond_the_limit_are_closed(limited_edge: Edge) -> None:
     finally:
         for sock in socks:
             sock.close()
+
+
+async def test_a_plus_in_the_query_string_is_a_space(http: httpx.AsyncClient) -> None:
+    """As HTML forms send it: `?query=new+hope` searches for "new hope"."""
+    plus = (await http.get("/api/v1/films/search?query=new+hope")).json()
+    space = (await http.get("/api/v1/films/search?query=new%20hope")).json()
+    assert plus == space
+    assert plus["films"][0]["uuid"] == c.F_NEW_HOPE

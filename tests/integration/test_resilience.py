@@ -16,6 +16,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from elasticsearch import AsyncElasticsearch
 
+from content_api.config import Settings
 from movies.v1 import film_service_pb2 as fpb
 from movies.v1 import film_service_pb2_grpc as fgrpc
 from movies_etl.adapters.cache import RedisCacheSignal
@@ -28,6 +29,7 @@ from tests.support.tcp_proxy import TcpProxy
 
 # A Redis nobody listens on: every call goes to Elasticsearch.
 NO_REDIS = "redis://127.0.0.1:1/0"
+CACHE_PREFIX = Settings.model_fields["cache_key_prefix"].default
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ async def test_cache_hit_then_invalidation_by_version(
 ) -> None:
     index = f"{TEST_PREFIX}movies"
     original = await title_of(films, c.F_QUIET)
-    assert await redis_client.keys(f"content:v1:*:film:{c.F_QUIET}")
+    assert await redis_client.keys(f"{CACHE_PREFIX}:*:film:{c.F_QUIET}")
     try:
         await es.update(index=index, id=c.F_QUIET, doc={"title": "a louder drama"}, refresh=True)
         # Cached: the change in Elasticsearch alone is not seen...
@@ -83,7 +85,7 @@ async def test_redis_down_answers_keep_coming(
         wait_until(lambda: port_open(test_redis.port), 10, "test redis")  # type: ignore[attr-defined]
     # Healed without restarting the API: entries are written again.
     deadline = time.monotonic() + 5
-    while not await redis_client.keys(f"content:v1:*:film:{c.F_EMPIRE}"):
+    while not await redis_client.keys(f"{CACHE_PREFIX}:*:film:{c.F_EMPIRE}"):
         assert time.monotonic() < deadline, "cache did not come back after Redis restarted"
         await title_of(films, c.F_EMPIRE)
         await asyncio.sleep(0.2)

@@ -127,3 +127,44 @@ def test_genre_filter_matches_film_count(rest: httpx.Client) -> None:
     drama = next(g for g in genres if g["name"] == "Drama")
     films = rest.get("/api/v1/films", params={"genre_id": drama["uuid"], "page_size": 1}).json()
     assert films["total"] == drama["film_count"]
+
+
+# (query, expected top title, whether the top title must equal it or begin with it).
+# The catalogue repeats some titles ("Star", "A Star Is Born"): titles, not ids.
+RANKING = [
+    ("star", "Star", "equal"),
+    ("the star", "The Star", "equal"),
+    ("Star Trek", "Star Trek", "equal"),
+    ("a star is born", "A Star Is Born", "equal"),
+    ("dark star", "Dark Star", "equal"),
+    ("lone star", "Lone Star", "equal"),
+    ("bright star", "Bright Star", "equal"),
+    ("star trek beyond", "Star Trek Beyond", "equal"),
+    ("rock star", "Rock Star", "equal"),
+    ("tin star", "Tin Star", "equal"),
+    ("the tin star", "The Tin Star", "equal"),
+    ("third star", "Third Star", "equal"),
+    ("star 80", "Star 80", "equal"),
+    ("the star chamber", "The Star Chamber", "equal"),
+    ("star trek: voyager", "Star Trek: Voyager", "equal"),
+    ("star trek: picard", "Star Trek: Picard", "equal"),
+    ("wish upon a star", "Wish Upon a Star", "equal"),
+    ("star wars rebels", "Star Wars Rebels", "equal"),
+    ("gold star", "Gold Star", "equal"),
+    ("the evening star", "The Evening Star", "equal"),
+    ("star nextdoor", "Star Nextdoor", "equal"),
+    ("  STAR   wars  ", "Star Wars", "begins"),
+    ("star fox", "Star Fox", "begins"),
+    ("star wars episode", "Star Wars Episode", "begins"),
+]
+
+
+@pytest.mark.parametrize(("query", "expected", "how"), RANKING)
+def test_title_ranking(rest: httpx.Client, query: str, expected: str, how: str) -> None:
+    """A title equal to the query first, then titles beginning with it, then relevance."""
+    found = rest.get("/api/v1/films/search", params={"query": query, "page_size": 5}).json()
+    top = found["films"][0]["title"]
+    if how == "equal":
+        assert top.lower() == expected.lower(), [f["title"] for f in found["films"]]
+    else:
+        assert top.lower().startswith(expected.lower()), [f["title"] for f in found["films"]]

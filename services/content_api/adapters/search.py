@@ -47,6 +47,36 @@ _TIE_BREAK = {fields.ID: "asc"}
 # Elasticsearch from skipping documents that cannot reach the page (measured at
 # 1M films: 1.45x the searches per second without it).
 _BY_SCORE = ["_score"]
+# Title ranking: a title equal to the query first, then titles that begin with it
+# (as whole words), then the rest by relevance. The boosts are constants added to
+# the relevance score, far above what BM25 gives a title (single digits to tens),
+# so each tier stays above the next and relevance still orders within a tier.
+_EXACT_TITLE_BOOST = 1_000_000.0
+_TITLE_PREFIX_BOOST = 10_000.0
+
+
+def _title_ranked(match: dict[str, Any], query: str) -> dict[str, Any]:
+    """`match` (which decides what is found) with the title tiers added to its score."""
+    title = " ".join(query.lower().split())
+    return {
+        "bool": {
+            "must": [match],
+            "should": [
+                {
+                    "constant_score": {
+                        "filter": {"term": {fields.TITLE_SORT: title}},
+                        "boost": _EXACT_TITLE_BOOST,
+                    }
+                },
+                {
+                    "constant_score": {
+                        "filter": {"prefix": {fields.TITLE_SORT: f"{title} "}},
+                        "boost": _TITLE_PREFIX_BOOST,
+                    }
+                },
+            ],
+        }
+    }
 
 
 D = TypeVar("D")
@@ -132,7 +162,7 @@ class ElasticsearchSearch:
             # Typos are forgiven in titles only: fuzzy expansion of descriptions
             # costs most of the query and is where typos matter least.
             fields = _FILM_TITLE_FIELDS if fuzzy else _FILM_TEXT_FIELDS
-            return {
+            found = {
                 "multi_match": {
                     "query": query,
                     "fields": fields,
@@ -140,6 +170,7 @@ class ElasticsearchSearch:
                     **(_FUZZY if fuzzy else {}),
                 }
             }
+            return _title_ranked(found, query)
 
         return await self._text_search(self._movies, match, page, _BY_SCORE, _FILM_SUMMARY_FIELDS)
 
