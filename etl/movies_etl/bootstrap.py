@@ -58,6 +58,7 @@ def sync_options(settings: Settings) -> SyncOptions:
         fetch_size=settings.etl_fetch_size,
         reindex_backlog=settings.etl_reindex_backlog,
         poll_interval_seconds=settings.etl_poll_interval_seconds,
+        signal_retry_seconds=settings.etl_cache_signal_retry_seconds,
         retry_initial_seconds=settings.etl_retry_initial_seconds,
         retry_max_seconds=settings.etl_retry_max_seconds,
         retry_give_up_seconds=settings.etl_retry_give_up_seconds,

@@ -39,6 +39,8 @@ class Settings(StoreSettings):
     etl_reindex_backlog: int = Field(200_000, ge=1)
     # An idle `etl run` wakes on NOTIFY; this is the fallback poll period.
     etl_poll_interval_seconds: float = Field(5.0, gt=0)
+    # How soon an idle `etl run` retries a cache signal Redis refused.
+    etl_cache_signal_retry_seconds: float = Field(0.5, gt=0)
     etl_retry_initial_seconds: float = Field(0.5, gt=0)
     etl_retry_max_seconds: float = Field(30.0, gt=0)
     # How long `etl once`/`reindex` keep retrying an unavailable backend before giving up.

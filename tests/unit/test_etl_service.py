@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -77,6 +78,7 @@ class FakeCatalog:
     queue: list[Change] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     snapshots_acknowledged: list[str] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
 
     def change(self, entity: str, entity_id: UUID, op: str = "U") -> None:
         self.queue.append(Change.from_row(len(self.queue) + 1, entity, entity_id, None, op, NOW))
@@ -110,6 +112,7 @@ class FakeCatalog:
         return Backlog(len(self.queue), None)
 
     async def wait_for_change(self, seconds: float) -> bool:
+        self.waits.append(seconds)
         return False
 
 
@@ -236,12 +239,14 @@ class FakeIndex:
 class FakeCache:
     fail_next: int = 0
     signals: int = 0
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def signal(self) -> bool:
         if self.fail_next:
             self.fail_next -= 1
             return False
         self.signals += 1
+        self.delivered.set()
         return True
 
 
@@ -323,6 +328,27 @@ async def test_a_failed_cache_signal_is_retried(world: World) -> None:
     # Refused once, delivered on the next turn of the loop.
     assert cache.fail_next == 0
     assert cache.signals == before + 1
+
+
+async def test_an_idle_run_retries_a_refused_cache_signal_within_a_second(world: World) -> None:
+    """After a Redis restart the news reaches the API's caches within a second, not a poll."""
+    catalog, _, cache, sync = world
+    f = film("Mirror")
+    catalog.films[f.id] = f
+    catalog.change("film_work", f.id, "I")
+    cache.fail_next = 3  # Redis refuses a few times, as while it restarts
+    stop = asyncio.Event()
+    run = asyncio.create_task(sync.run_forever(stop))
+    try:
+        async with asyncio.timeout(5):
+            await cache.delivered.wait()
+    finally:
+        stop.set()
+        await run
+
+    assert OPTIONS.poll_interval_seconds > 1
+    # While the signal was pending, the idle wait was the short retry.
+    assert catalog.waits[0] == OPTIONS.signal_retry_seconds <= 1
 
 
 async def test_aliases_not_built_by_this_etl_are_rebuilt(world: World) -> None:

@@ -17,6 +17,8 @@ class SyncOptions:
     fetch_size: int = 2000
     reindex_backlog: int = 200_000
     poll_interval_seconds: float = 5.0
+    # An idle loop with undelivered cache news (Redis was down) tries again this soon.
+    signal_retry_seconds: float = 0.5
     retry_initial_seconds: float = 0.5
     retry_max_seconds: float = 30.0
     retry_give_up_seconds: float = 600.0
@@ -40,6 +42,11 @@ class CacheNotifier:
 
     def changed(self) -> None:
         self._pending = True
+
+    @property
+    def pending(self) -> bool:
+        """News not delivered yet: the caller should come back soon, not after a poll."""
+        return self._pending
 
     async def flush(self) -> None:
         """Delivers pending news; otherwise makes sure the published version still holds."""

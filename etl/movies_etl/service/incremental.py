@@ -69,7 +69,7 @@ class IncrementalSync:
                     return
             await self._notifier.flush()
             if not busy:
-                await self._wait(stop)
+                await self._wait(stop, self._idle_seconds())
 
     async def run_once(self) -> int:
         """`etl once`: rebuilds if needed, then drains what is queued now; returns rows done.
@@ -170,8 +170,15 @@ class IncrementalSync:
             written += await self._index.write(alias, actions(chunk, docs), require_alias=True)
         return written
 
-    async def _wait(self, stop: asyncio.Event) -> None:
-        waiter = asyncio.create_task(self._catalog.wait_for_change(self._opt.poll_interval_seconds))
+    def _idle_seconds(self) -> float:
+        """The poll period, or the signal retry while the API's caches miss news
+        (after a Redis restart they would otherwise wait a whole poll)."""
+        if self._notifier.pending:
+            return min(self._opt.poll_interval_seconds, self._opt.signal_retry_seconds)
+        return self._opt.poll_interval_seconds
+
+    async def _wait(self, stop: asyncio.Event, seconds: float) -> None:
+        waiter = asyncio.create_task(self._catalog.wait_for_change(seconds))
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
