@@ -212,6 +212,10 @@ async def test_the_edge_rate_limits_sign_in_per_client_ip(limited_edge: Edge) ->
         # Register and refresh share the bucket; other routes do not.
         assert (await http.post("/api/v1/auth/refresh", json={})).status_code == 429
         assert (await http.get("/.well-known/jwks.json")).status_code == 200
+    # The bucket is the client's own: another address still signs in.
+    other = httpx.AsyncHTTPTransport(local_address="127.0.0.3")
+    async with httpx.AsyncClient(base_url=limited_edge.url, transport=other, timeout=10) as http:
+        assert (await http.post("/api/v1/auth/login", json=creds)).status_code == 401
     async with grpc.aio.insecure_channel(f"127.0.0.1:{limited_edge.port}") as channel:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await Stubs.on(channel).auth.Login(pb.LoginRequest(**creds), timeout=5)
