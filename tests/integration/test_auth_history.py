@@ -4,12 +4,10 @@ across partitions newest first."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import grpc
 import pytest
-import pytest_asyncio
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -29,12 +27,6 @@ def server(test_redis: Proc) -> Iterator[AuthServer]:
         test_redis.port,  # type: ignore[attr-defined]
         LOGIN_HISTORY_MONTHS_AHEAD=str(MONTHS_AHEAD),
     )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
 
 
 def partitions(server: AuthServer) -> list[str]:

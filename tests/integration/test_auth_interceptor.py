@@ -50,12 +50,6 @@ def server(test_redis: Proc) -> Iterator[AuthServer]:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
-
-
-@pytest_asyncio.fixture(scope="module")
 async def verifier(server: AuthServer, test_redis: Proc) -> AsyncIterator[TokenVerifier]:
     redis = aioredis.Redis(port=test_redis.port, db=1)  # type: ignore[attr-defined]
     async with grpc.aio.insecure_channel(server.target) as auth_channel:

@@ -11,13 +11,12 @@ import asyncio
 import os
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 
 import grpc
 import jwt
 import pytest
-import pytest_asyncio
 
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import user_service_pb2 as upb
@@ -49,12 +48,6 @@ def server(test_redis: Proc) -> Iterator[AuthServer]:
         AUTH_LEEWAY_SECONDS="0",
         AUTH_KEY_ACTIVATION_DELAY_SECONDS=str(ACTIVATION_DELAY_S),
     )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
 
 
 def kid(token: str) -> str:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import grpc
 import jwt
 import pytest
-import pytest_asyncio
 import redis.asyncio as aioredis
 
 from auth.v1 import auth_service_pb2 as pb
@@ -36,12 +35,6 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def server(test_redis: Proc) -> Iterator[AuthServer]:
     yield from start_auth("lifecycle", test_redis.port)  # type: ignore[attr-defined]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
 
 
 def email() -> str:

@@ -5,14 +5,13 @@ linking from a signed-in account."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import grpc
 import httpx
 import jwt
 import pytest
-import pytest_asyncio
 
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import user_service_pb2 as upb
@@ -56,12 +55,6 @@ def server(test_redis: Proc, provider: str) -> Iterator[AuthServer]:
         OAUTH_YANDEX_USERINFO_URL=f"{provider}/info",
         OAUTH_YANDEX_REDIRECT_URI=REDIRECT,
     )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
 
 
 async def start(stubs: Stubs, token: str | None = None) -> pb.GetOAuthAuthorizeUrlResponse:

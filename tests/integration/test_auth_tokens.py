@@ -12,7 +12,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -45,12 +45,6 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "root@example.org", "admin password 1"
 @pytest.fixture(scope="module")
 def server(test_redis: Proc) -> Iterator[AuthServer]:
     yield from start_auth("tokens", test_redis.port)  # type: ignore[attr-defined]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def stubs(server: AuthServer) -> AsyncIterator[Stubs]:
-    async with grpc.aio.insecure_channel(server.target) as channel:
-        yield Stubs.on(channel)
 
 
 @pytest_asyncio.fixture(scope="module")
