@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from content_api.adapters.cache import RedisCache
@@ -47,7 +48,9 @@ def _server(name: str, port: int, *extra: str) -> Proc:
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[Group]:
     master_port, replica_port, sentinel_port = free_port(), free_port(), free_port()
-    master = _server("test-redis-master", master_port)
+    # Redis waits repl-diskless-sync-delay (5 s) for more replicas before a first
+    # full sync; with one replica that wait is only a delay.
+    master = _server("test-redis-master", master_port, "--repl-diskless-sync-delay", "0")
     replica = _server(
         "test-redis-replica", replica_port, "--replicaof", "127.0.0.1", str(master_port)
     )
@@ -64,10 +67,17 @@ def group(tmp_path: Path) -> Iterator[Group]:
     try:
         for port in (master_port, replica_port, sentinel_port):
             wait_until(lambda p=port: port_open(p), 10, f"redis on {port}")  # type: ignore[misc]
+        wait_until(lambda: _linked(replica_port), 30, "the replica in sync with the master")
         yield Group(master, master_port, replica, replica_port, sentinel, sentinel_port)
     finally:
         for proc in procs:
             proc.stop(signal.SIGKILL)
+
+
+def _linked(port: int) -> bool:
+    """The replica has finished its first sync (so a failover has data to promote)."""
+    with redis.Redis(port=port, socket_timeout=TIMEOUT_SECONDS) as client:
+        return bool(client.info("replication").get("master_link_status") == "up")
 
 
 async def _get(port: int) -> bytes | None:
@@ -110,7 +120,7 @@ async def test_signal_and_cache_follow_a_failover(group: Group) -> None:
         async def replicated() -> bool:
             return await _get(group.replica_port) == v1
 
-        await eventually(replicated, 5, "v1 on the replica")
+        await eventually(replicated, 10, "v1 on the replica")
         await eventually(
             lambda: _sentinel_knows_replica(group), 30, "Sentinel discovering the replica"
         )
