@@ -8,7 +8,7 @@ PY=${PY:-.venv/bin/python}
 export PATH="$(dirname "$PY"):$PATH"
 OUT=gen
 SITE=$("$PY" -c 'import google.api, os; print(os.path.dirname(os.path.dirname(google.api.__path__[0])))')
-rm -rf "$OUT/movies" "$OUT/auth"
+rm -rf "$OUT/movies" "$OUT/auth" "$OUT/ugc"
 mkdir -p "$OUT/movies/v1" "$OUT/third_party/google/api"
 # buf lints with these annotations as a dependency module (no BSR access here).
 cp "$SITE/google/api/annotations.proto" "$SITE/google/api/http.proto" "$OUT/third_party/google/api/"
@@ -41,4 +41,5 @@ mkdir -p "$OUT/openapi"
 "$PY" dev/openapi.py --yaml "$OUT/openapi/openapi.yaml" --out "$OUT/docs"
 touch "$OUT/movies/__init__.py" "$OUT/movies/v1/__init__.py" "$OUT/movies/py.typed"
 touch "$OUT/auth/__init__.py" "$OUT/auth/v1/__init__.py" "$OUT/auth/py.typed"
+touch "$OUT/ugc/__init__.py" "$OUT/ugc/v1/__init__.py" "$OUT/ugc/py.typed"
 echo "generated $(ls "$OUT"/movies/v1 | wc -l) stubs, $OUT/descriptors.pb and $OUT/docs/"
