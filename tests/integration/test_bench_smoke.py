@@ -53,6 +53,7 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
         "## Scale",
         "## Memory",
         "## Auth service",
+        "## Search flood",
     ):
         assert heading in text
     assert "_not run_" not in text
