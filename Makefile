@@ -14,7 +14,7 @@ help: ## list targets
 up: ## start PostgreSQL, Redis, Elasticsearch (ES_NODES nodes), ETL, API_REPLICAS gRPC servers, the auth service and Envoy (idempotent)
 	./dev/stack.sh up
 
-down: ## stop everything `make up` started (every node and replica)
+down: ## stop everything `make up` started (every node and replica, and the supervisor)
 	./dev/stack.sh down
 
 restart: down up ## stop, then start
@@ -36,8 +36,8 @@ lint-py:
 lint-proto:
 	$(BUF) lint protos
 
-compose-check: ## validate compose.yml (no Docker engine needed)
-	docker-compose -f compose.yml config -q
+compose-check: ## validate compose.yml (no Docker engine needed) with .env.example's values
+	docker-compose -f compose.yml --env-file .env.example config -q
 
 test: tools up lint ## static checks, then every test tier against the running stack
 	$(BIN)/pytest $(PYTEST_ARGS)

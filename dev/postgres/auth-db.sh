@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# compose's PostgreSQL runs this once, on an empty data directory: the auth
-# service's database and its owner, beside the catalogue's (POSTGRES_DB).
+# compose's PostgreSQL runs this once, on an empty data directory: each service's
+# login role and the database it owns (the catalogue's, the auth service's). The
+# superuser stays `postgres`. Names and passwords go in as psql variables, quoted
+# by psql, never pasted into the SQL.
 set -euo pipefail
-psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<SQL
-create role "$AUTH_PG_USER" login password '$AUTH_PG_PASSWORD';
-create database "$AUTH_PG_DB" owner "$AUTH_PG_USER";
+database() {
+  psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres \
+    -v db="$1" -v owner="$2" -v pw="$3" <<'SQL'
+create role :"owner" login password :'pw';
+create database :"db" owner :"owner";
 SQL
+}
+database "$PG_DB" "$PG_USER" "$PG_PASSWORD"
+database "$AUTH_PG_DB" "$AUTH_PG_USER" "$AUTH_PG_PASSWORD"
