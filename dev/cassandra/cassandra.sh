@@ -7,6 +7,7 @@
 #   cassandra.sh stop     SIGTERM, wait, then SIGKILL
 #   cassandra.sh status   exit 0 if the node takes CQL connections
 #   cassandra.sh restart
+#   cassandra.sh nodetool ARGS...   upstream's nodetool over local JMX (e.g. `flush ugc`)
 #
 # Environment (defaults):
 #   CASSANDRA_DIR=<repo>/.stack/cassandra   the node's data, commit log, logs and pid file
@@ -35,6 +36,34 @@ LOG_DIR="$DIR/logs"
 LOG_FILE="$LOG_DIR/cassandra.log"
 OUT_FILE="$LOG_DIR/stdout.log"
 MAIN_CLASS="org.apache.cassandra.service.CassandraDaemon"
+
+# The module exports/opens of upstream's jvm17-server.options: Cassandra 5.0 (server and
+# nodetool) needs them on Java 17.
+JPMS=(
+  --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+  --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+  --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
+  --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+  --add-exports java.sql/java.sql=ALL-UNNAMED
+  --add-exports java.base/java.lang.ref=ALL-UNNAMED
+  --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+  --add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
+  --add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
+  --add-opens java.base/java.lang.module=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.math=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.module=ALL-UNNAMED
+  --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
+  --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens java.base/java.io=ALL-UNNAMED
+  --add-opens java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
+  --add-opens java.base/java.lang=ALL-UNNAMED
+  --add-opens java.base/java.util=ALL-UNNAMED
+)
 
 log() { echo "cassandra: $*" >&2; }
 
@@ -87,8 +116,7 @@ cmd_start() {
     [[ -n "$java" ]] || { log "no java found (set CASSANDRA_JAVA_HOME or JAVA_HOME)"; exit 1; }
     mkdir -p "$DIR" "$LOG_DIR"
     config
-    # JVM options: upstream's jvm-server.options essentials, and the module exports/opens
-    # of its jvm17-server.options, which Cassandra 5.0 needs on Java 17. jamm (on the class
+    # JVM options: upstream's jvm-server.options essentials and JPMS. jamm (on the class
     # path) must also be the agent: Cassandra measures object sizes with it.
     local -a jvm=(
       "-Xms$HEAP" "-Xmx$HEAP" -Xss256k -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
@@ -104,29 +132,7 @@ cmd_start() {
       "-Dcassandra.logdir=$LOG_DIR" "-Dlogback.configurationFile=$HERE/conf/logback.xml"
       "-Dcassandra.jmx.local.port=$JMX_PORT" -Dcassandra-foreground=yes
       -Dcassandra.ring_delay_ms=1000 -Dcassandra.skip_wait_for_gossip_to_settle=0
-      --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
-      --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
-      --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
-      --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
-      --add-exports java.sql/java.sql=ALL-UNNAMED
-      --add-exports java.base/java.lang.ref=ALL-UNNAMED
-      --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
-      --add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
-      --add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
-      --add-opens java.base/java.lang.module=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.math=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.module=ALL-UNNAMED
-      --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
-      --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
-      --add-opens java.base/sun.nio.ch=ALL-UNNAMED
-      --add-opens java.base/java.io=ALL-UNNAMED
-      --add-opens java.base/java.lang.reflect=ALL-UNNAMED
-      --add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
-      --add-opens java.base/java.lang=ALL-UNNAMED
-      --add-opens java.base/java.util=ALL-UNNAMED
+      "${JPMS[@]}"
     )
     # shellcheck disable=SC2206
     [[ -n "${CASSANDRA_JAVA_OPTS:-}" ]] && jvm+=(${CASSANDRA_JAVA_OPTS})
@@ -175,5 +181,7 @@ case "${1:-}" in
   stop) cmd_stop ;;
   restart) cmd_stop; cmd_start ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {build|start|stop|status|restart}" >&2; exit 2 ;;
+  nodetool) shift; exec "$(java_bin)" -Xmx256m "${JPMS[@]}" "-Duser.home=$DIR" -cp "$TARGET/lib/*" org.apache.cassandra.tools.NodeTool \
+    -h 127.0.0.1 -p "$JMX_PORT" "$@" ;;
+  *) echo "usage: $0 {build|start|stop|status|restart|nodetool ARGS}" >&2; exit 2 ;;
 esac
