@@ -189,11 +189,12 @@ async def test_an_admin_made_by_the_cli_manages_roles(
     assert genuine_claims(admin.access_token)["roles"] == ["admin", "subscriber"]
 
     created = await stubs.roles.CreateRole(
-        rpb.CreateRoleRequest(role=rpb.Role(name="editor", description="Edits films")), metadata=md
+        rpb.CreateRoleRequest(role=rpb.Role(name="moderator", description="Moderates reviews")),
+        metadata=md,
     )
-    assert created.name == "editor"
+    assert created.name == "moderator"
     dup = await rpc_error(
-        stubs.roles.CreateRole(rpb.CreateRoleRequest(role=rpb.Role(name="editor")), metadata=md)
+        stubs.roles.CreateRole(rpb.CreateRoleRequest(role=rpb.Role(name="moderator")), metadata=md)
     )
     assert dup.code() == grpc.StatusCode.ALREADY_EXISTS
     bad = await rpc_error(
@@ -203,16 +204,16 @@ async def test_an_admin_made_by_the_cli_manages_roles(
     names = [
         r.name for r in (await stubs.roles.ListRoles(rpb.ListRolesRequest(), metadata=md)).roles
     ]
-    assert names == ["admin", "editor", "subscriber"]
+    assert names == ["admin", "editor", "moderator", "subscriber"]
 
     user_id = genuine_claims(user.access_token)["sub"]
     granted = await stubs.roles.GrantRole(
-        rpb.GrantRoleRequest(user_id=user_id, role="editor"), metadata=md
+        rpb.GrantRoleRequest(user_id=user_id, role="moderator"), metadata=md
     )
-    assert list(granted.roles) == ["editor", "subscriber"]
+    assert list(granted.roles) == ["moderator", "subscriber"]
     # The role reaches the user's tokens at their next refresh.
     refreshed = await stubs.auth.Refresh(pb.RefreshRequest(refresh_token=user.refresh_token))
-    assert genuine_claims(refreshed.access_token)["roles"] == ["editor", "subscriber"]
+    assert genuine_claims(refreshed.access_token)["roles"] == ["moderator", "subscriber"]
 
     missing = await rpc_error(
         stubs.roles.GrantRole(rpb.GrantRoleRequest(user_id=user_id, role="ghost"), metadata=md)
@@ -220,7 +221,7 @@ async def test_an_admin_made_by_the_cli_manages_roles(
     assert missing.code() == grpc.StatusCode.NOT_FOUND
     nobody = await rpc_error(
         stubs.roles.GrantRole(
-            rpb.GrantRoleRequest(user_id=str(uuid.uuid4()), role="editor"), metadata=md
+            rpb.GrantRoleRequest(user_id=str(uuid.uuid4()), role="moderator"), metadata=md
         )
     )
     assert nobody.code() == grpc.StatusCode.NOT_FOUND
@@ -230,11 +231,11 @@ async def test_an_admin_made_by_the_cli_manages_roles(
     assert builtin.code() == grpc.StatusCode.FAILED_PRECONDITION
 
     revoked = await stubs.roles.RevokeRole(
-        rpb.RevokeRoleRequest(user_id=user_id, role="editor"), metadata=md
+        rpb.RevokeRoleRequest(user_id=user_id, role="moderator"), metadata=md
     )
     assert list(revoked.roles) == ["subscriber"]
-    await stubs.roles.DeleteRole(rpb.DeleteRoleRequest(role="editor"), metadata=md)
+    await stubs.roles.DeleteRole(rpb.DeleteRoleRequest(role="moderator"), metadata=md)
     gone = await rpc_error(
-        stubs.roles.DeleteRole(rpb.DeleteRoleRequest(role="editor"), metadata=md)
+        stubs.roles.DeleteRole(rpb.DeleteRoleRequest(role="moderator"), metadata=md)
     )
     assert gone.code() == grpc.StatusCode.NOT_FOUND

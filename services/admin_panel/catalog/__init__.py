@@ -1,0 +1,1 @@
+"""The catalogue as editors see it: films, genres, people and their links."""
