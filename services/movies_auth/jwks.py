@@ -62,7 +62,10 @@ class JwksCache:
         now = self._clock()
         key = self._keys.get(kid)
         stale = now - self._fetched_at > self._refresh
-        if (key is None or stale) and now - self._attempted_at >= self._min_refetch:
+        # A fetch in flight is waited for, not skipped: else every call that
+        # arrives during a service's first fetch is refused (unknown key).
+        due = now - self._attempted_at >= self._min_refetch or self._lock.locked()
+        if (key is None or stale) and due:
             await self._fetch()
             key = self._keys.get(kid)
         return key

@@ -3,6 +3,7 @@ make them: every forgery is refused, only the key's own algorithm counts."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -228,6 +229,26 @@ async def test_an_unknown_kid_refetches_the_jwks_at_most_once_per_interval(
         await expect_refused(verifier, sign(pair, claims(), kid=f"made-up-{i}"))
     assert source.fetches == 3  # the first made-up kid, then the interval holds
     await verifier.verify(sign(pair, claims()))  # cached keys still serve
+
+
+async def test_calls_during_the_first_jwks_fetch_wait_for_it(pair: crypto.KeyPair) -> None:
+    """A burst of calls on a cold cache (a service just started) all pass: the
+    ones that arrive while the first fetch is in flight wait for its keys."""
+    release = asyncio.Event()
+    source = Source(pair)
+
+    async def slow() -> Mapping[str, Any]:
+        await release.wait()
+        return await source()
+
+    verifier = TokenVerifier(JwksCache(slow), FakeDenyList(), ISS, AUD, cache_size=0)
+    token = sign(pair, claims())
+    calls = [asyncio.create_task(verifier.verify(token)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    release.set()
+    principals = await asyncio.gather(*calls)
+    assert {p.user_id for p in principals} == {"user-1"}
+    assert source.fetches == 1
 
 
 async def test_a_failed_jwks_fetch_keeps_the_keys_it_had(pair: crypto.KeyPair) -> None:

@@ -1,0 +1,1 @@
+"""The UGC service: ratings, reviews with votes, and bookmarks (ugc.v1)."""

@@ -1,0 +1,3 @@
+from ugc_service.cli import main
+
+main()

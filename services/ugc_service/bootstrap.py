@@ -1,0 +1,66 @@
+"""Wires adapters into the service layer in one place (clients built at start-up)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from movies_client import MoviesClient
+from ugc_service.adapters.catalogue import ContentCatalogue
+from ugc_service.adapters.migrate import migrate
+from ugc_service.adapters.postgres import PostgresStore
+from ugc_service.config import Settings
+from ugc_service.service_layer.paging import PageLimits
+from ugc_service.service_layer.ugc import UgcService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything a running server (or a CLI command) holds; closed together."""
+
+    settings: Settings
+    store: PostgresStore
+    ugc: UgcService
+
+
+@asynccontextmanager
+async def build_app(settings: Settings) -> AsyncIterator[App]:
+    """Opens PostgreSQL (migrating it) and the content API's client."""
+    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
+        settings.ugc_postgres_dsn,
+        min_size=1,
+        max_size=settings.ugc_postgres_pool_size,
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    await pool.open(wait=True, timeout=30)
+    client = MoviesClient(
+        settings.ugc_catalogue_host,
+        settings.ugc_catalogue_port,
+        timeout=settings.ugc_catalogue_timeout_seconds,
+        attempts=settings.ugc_catalogue_attempts,
+    )
+    try:
+        async with pool.connection() as conn:
+            applied = await migrate(conn, settings.ugc_migrations_dir)
+        log.info("schema up to date", extra={"applied": applied})
+        store = PostgresStore(pool, settings.ugc_rating_shards)
+        catalogue = ContentCatalogue(
+            client,
+            settings.ugc_film_cache_seconds,
+            settings.ugc_film_miss_cache_seconds,
+            settings.ugc_film_cache_size,
+        )
+        limits = PageLimits(settings.ugc_default_page_size, settings.ugc_max_page_size)
+        yield App(settings, store, UgcService(store, catalogue, limits))
+    finally:
+        client.close()
+        await pool.close()

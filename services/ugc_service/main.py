@@ -1,0 +1,45 @@
+"""Runs the UGC gRPC server: uvloop, graceful shutdown on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+
+from movies_auth import TokenCheckSettings, token_check
+from movies_grpc import add_health_and_reflection, set_serving
+from ugc_service.bootstrap import build_app
+from ugc_service.config import Settings
+from ugc_service.entrypoints.grpc_server import SERVICE_NAMES, access_policy, generic_handlers
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, token_settings: TokenCheckSettings) -> None:
+    """Serves until SIGTERM; then reports NOT_SERVING and lets in-flight calls finish."""
+    async with (
+        build_app(settings) as app,
+        token_check(token_settings, access_policy()) as interceptor,
+    ):
+        server = grpc.aio.server(
+            interceptors=[interceptor],
+            maximum_concurrent_rpcs=settings.ugc_grpc_max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 16)],
+        )
+        server.add_generic_rpc_handlers(generic_handlers(app))
+        health = add_health_and_reflection(server, SERVICE_NAMES)
+        address = f"{settings.ugc_grpc_host}:{settings.ugc_grpc_port}"
+        server.add_insecure_port(address)
+        await server.start()
+        await set_serving(health, SERVICE_NAMES, True)
+        log.info("serving", extra={"address": address})
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
+        await set_serving(health, SERVICE_NAMES, False)
+        await server.stop(settings.shutdown_grace_seconds)
