@@ -27,6 +27,12 @@ export AUTH_GRPC_PORT=${AUTH_GRPC_PORT:-50052}
 export AUTH_PG_DB=${AUTH_PG_DB:-auth} AUTH_PG_USER=${AUTH_PG_USER:-auth} AUTH_PG_PASSWORD=${AUTH_PG_PASSWORD:-auth}
 export AUTH_POSTGRES_DSN=${AUTH_POSTGRES_DSN:-postgresql://$AUTH_PG_USER:$AUTH_PG_PASSWORD@127.0.0.1:$PG_PORT/$AUTH_PG_DB}
 export AUTH_REDIS_URL=${AUTH_REDIS_URL:-$REDIS_URL}
+# The UGC service (ratings, reviews, bookmarks): its own database (and owner)
+# on the same PostgreSQL, tokens checked against the auth service (JWKS over
+# gRPC, deny-list in AUTH_REDIS_URL), films against the content API.
+export UGC_GRPC_PORT=${UGC_GRPC_PORT:-50053}
+export UGC_PG_DB=${UGC_PG_DB:-ugc} UGC_PG_USER=${UGC_PG_USER:-ugc} UGC_PG_PASSWORD=${UGC_PG_PASSWORD:-ugc}
+export UGC_POSTGRES_DSN=${UGC_POSTGRES_DSN:-postgresql://$UGC_PG_USER:$UGC_PG_PASSWORD@127.0.0.1:$PG_PORT/$UGC_PG_DB}
 # Every node's URL, comma-separated: the API and the ETL spread requests over them.
 export ELASTICSEARCH_URL=${ELASTICSEARCH_URL:-$(./dev/elasticsearch/es.sh urls)}
 VENV=$ROOT/.venv
@@ -140,6 +146,7 @@ pg_up() {
   fi
   pg_database "$bin" "$PG_DB" "$PG_USER" "$PG_PASSWORD"
   pg_database "$bin" "$AUTH_PG_DB" "$AUTH_PG_USER" "$AUTH_PG_PASSWORD"
+  pg_database "$bin" "$UGC_PG_DB" "$UGC_PG_USER" "$UGC_PG_PASSWORD"
 }
 
 # pg_database BIN DB USER PASSWORD: the login role and the database it owns.
@@ -239,6 +246,17 @@ auth_up() {
   log "auth (gRPC) serving on :$AUTH_GRPC_PORT"
 }
 
+# The UGC service migrates its schema at start-up (services/ugc_service/migrations).
+ugc_up() {
+  if pid_alive ugc && grpc_healthy "$UGC_GRPC_PORT" >/dev/null 2>&1; then log "ugc already up on :$UGC_GRPC_PORT"; return; fi
+  stop_pid ugc
+  AUTH_GRPC_TARGET=${AUTH_GRPC_TARGET:-127.0.0.1:$AUTH_GRPC_PORT} UGC_CATALOGUE_PORT=${UGC_CATALOGUE_PORT:-$GRPC_PORT} \
+    start_bg ugc "$VENV/bin/python" -m ugc_service serve
+  wait_for ugc 60 grpc_healthy "$UGC_GRPC_PORT"
+  pid_alive ugc || die "ugc exited (is :$UGC_GRPC_PORT taken? see $LOGS/ugc.log)"
+  log "ugc (gRPC) serving on :$UGC_GRPC_PORT"
+}
+
 envoy_up() {
   local cfg=$STACK_DIR/envoy/envoy.yaml
   mkdir -p "$STACK_DIR/envoy"
@@ -276,6 +294,7 @@ summary() {
   REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
   gRPC             $(grpc_upstreams | sed 's/,/ /g')  (reflection + grpc.health.v1)
   auth (gRPC)      127.0.0.1:$AUTH_GRPC_PORT  (REST under /api/v1/auth, /api/v1/users, /api/v1/roles)
+  ugc (gRPC)       127.0.0.1:$UGC_GRPC_PORT  (ratings, reviews, bookmarks; database $UGC_PG_DB)
   Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT  (transcoder 127.0.0.1:$ENVOY_TRANSCODER_PORT)
   Elasticsearch    $ELASTICSEARCH_URL  (transport from 127.0.0.1:$ES_TRANSPORT_PORT)
   PostgreSQL       $POSTGRES_DSN
@@ -288,12 +307,12 @@ cmd_up() {
   ensure_tools
   pg_up; redis_up; es_up
   [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
-  api_up; auth_up; envoy_up
+  api_up; auth_up; ugc_up; envoy_up
   summary
 }
 
 cmd_down() {
-  stop_pid envoy; api_down; stop_pid auth; stop_pid etl
+  stop_pid envoy; api_down; stop_pid ugc; stop_pid auth; stop_pid etl
   stop_pid redis; es_down; pg_down
 }
 
