@@ -27,6 +27,9 @@ export AUTH_GRPC_PORT=${AUTH_GRPC_PORT:-50052}
 export AUTH_PG_DB=${AUTH_PG_DB:-auth} AUTH_PG_USER=${AUTH_PG_USER:-auth} AUTH_PG_PASSWORD=${AUTH_PG_PASSWORD:-auth}
 export AUTH_POSTGRES_DSN=${AUTH_POSTGRES_DSN:-postgresql://$AUTH_PG_USER:$AUTH_PG_PASSWORD@127.0.0.1:$PG_PORT/$AUTH_PG_DB}
 export AUTH_REDIS_URL=${AUTH_REDIS_URL:-$REDIS_URL}
+# The admin panel (Django under gunicorn) on ADMIN_PORT, reached through the edge
+# at /admin/; its own tables live in schema admin_panel of the catalogue's database.
+export ADMIN_PORT=${ADMIN_PORT:-8000}
 # The UGC service (ratings, reviews, bookmarks): its own database (and owner)
 # on the same PostgreSQL, tokens checked against the auth service (JWKS over
 # gRPC, deny-list in AUTH_REDIS_URL), films against the content API.
@@ -91,6 +94,8 @@ ensure_tools() {
   command -v npm >/dev/null || pkgs+=(npm)
   command -v go >/dev/null || pkgs+=(golang-go)
   command -v wrk >/dev/null || pkgs+=(wrk)
+  # The admin panel's browser tests: Playwright drives Debian's Chromium (no download).
+  command -v chromium >/dev/null || pkgs+=(chromium)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
   if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
     command -v uv >/dev/null || python3 -m pip install -q uv
@@ -280,6 +285,32 @@ envoy_up() {
   log "envoy started: REST on :$ENVOY_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"
 }
 
+# The panel's SECRET_KEY (no default in code): from the environment, else the
+# one generated into $STACK_DIR on the first `up` (kept, so sessions survive restarts).
+admin_secret() {
+  local file=$STACK_DIR/admin/secret-key
+  if [ -n "${ADMIN_SECRET_KEY:-}" ]; then echo "$ADMIN_SECRET_KEY"; return; fi
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077; "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' >"$file")
+  fi
+  cat "$file"
+}
+
+admin_healthy() { curl -sf -o /dev/null "http://127.0.0.1:$ADMIN_PORT/admin/login/"; }
+
+# admin_panel.serve migrates the panel's own schema, collects static files, then
+# becomes gunicorn (same pid).
+admin_up() {
+  if pid_alive admin && admin_healthy; then log "admin panel already up on :$ADMIN_PORT"; return; fi
+  stop_pid admin
+  ADMIN_SECRET_KEY=$(admin_secret) ADMIN_STATIC_ROOT=${ADMIN_STATIC_ROOT:-$STACK_DIR/admin/static} \
+    start_bg admin "$VENV/bin/python" -m admin_panel.serve
+  wait_for admin 120 admin_healthy
+  pid_alive admin || die "admin panel exited (is :$ADMIN_PORT taken? see $LOGS/admin.log)"
+  log "admin panel serving on :$ADMIN_PORT (through the edge: http://127.0.0.1:$ENVOY_PORT/admin/)"
+}
+
 etl_up() {
   "$VENV/bin/etl" migrate
   "$VENV/bin/etl" seed
@@ -294,6 +325,7 @@ summary() {
   REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
   gRPC             $(grpc_upstreams | sed 's/,/ /g')  (reflection + grpc.health.v1)
   auth (gRPC)      127.0.0.1:$AUTH_GRPC_PORT  (REST under /api/v1/auth, /api/v1/users, /api/v1/roles)
+  admin panel      http://127.0.0.1:$ENVOY_PORT/admin/  (gunicorn on 127.0.0.1:$ADMIN_PORT)
   ugc (gRPC)       127.0.0.1:$UGC_GRPC_PORT  (ratings, reviews, bookmarks; database $UGC_PG_DB)
   Envoy admin      http://127.0.0.1:$ENVOY_ADMIN_PORT  (transcoder 127.0.0.1:$ENVOY_TRANSCODER_PORT)
   Elasticsearch    $ELASTICSEARCH_URL  (transport from 127.0.0.1:$ES_TRANSPORT_PORT)
@@ -307,12 +339,12 @@ cmd_up() {
   ensure_tools
   pg_up; redis_up; es_up
   [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
-  api_up; auth_up; ugc_up; envoy_up
+  api_up; auth_up; admin_up; ugc_up; envoy_up
   summary
 }
 
 cmd_down() {
-  stop_pid envoy; api_down; stop_pid ugc; stop_pid auth; stop_pid etl
+  stop_pid envoy; api_down; stop_pid ugc; stop_pid admin; stop_pid auth; stop_pid etl
   stop_pid redis; es_down; pg_down
 }
 
