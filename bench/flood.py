@@ -112,34 +112,17 @@ def fuzzy_paths(words: list[str], n: int, seed: int) -> list[str]:
     return list(out)
 
 
-def measured_client(base_url: str, paths: list[str], seconds: float, window: Window) -> None:
-    """Sends the paths at MEASURED_RPS, open loop (a slow answer does not slow the
-    schedule down, so queueing shows in the latency), for `seconds`."""
-    transport = httpx.HTTPTransport(local_address=MEASURED_ADDRESS)
-    with httpx.Client(base_url=base_url, transport=transport, timeout=10) as http:
-        began = time.monotonic()
-        for i, path in enumerate(paths):
-            due = began + i / MEASURED_RPS
-            if due - began >= seconds:
-                break
-            time.sleep(max(0.0, due - time.monotonic()))
-            sent = time.perf_counter()
-            try:
-                got = http.get(path)
-                status = got.status_code
-            except httpx.HTTPError:
-                status = 0
-            window.latencies_ms.append((time.perf_counter() - sent) * 1e3)
-            window.statuses[status] = window.statuses.get(status, 0) + 1
-
-
-def steady_flood(base_url: str, paths: list[str], seconds: float) -> Load:
-    """STEADY_FLOOD_RPS searches per second from FLOOD_ADDRESS, open loop (each
-    request on its own thread: a slow answer does not slow the flood down)."""
-    statuses: list[int] = []
+def open_loop(
+    base_url: str, address: str, paths: list[str], rps: float, seconds: float
+) -> tuple[list[float], dict[int, int]]:
+    """Sends the paths from `address` at `rps` for `seconds`, open loop: each request
+    on its own thread at its due time, so a slow answer neither delays the next
+    request nor bunches them up afterwards; queueing shows in the latency.
+    Returns each request's latency (ms) and the count of each status (0: no answer)."""
+    statuses: dict[int, int] = {}
     latencies: list[float] = []
     lock = threading.Lock()
-    transport = httpx.HTTPTransport(local_address=FLOOD_ADDRESS, limits=httpx.Limits())
+    transport = httpx.HTTPTransport(local_address=address, limits=httpx.Limits())
     with httpx.Client(base_url=base_url, transport=transport, timeout=10) as http:
 
         def one(path: str) -> None:
@@ -148,30 +131,44 @@ def steady_flood(base_url: str, paths: list[str], seconds: float) -> Load:
                 status = http.get(path).status_code
             except httpx.HTTPError:
                 status = 0
+            took = (time.perf_counter() - sent) * 1e3
             with lock:
-                statuses.append(status)
-                latencies.append((time.perf_counter() - sent) * 1e3)
+                statuses[status] = statuses.get(status, 0) + 1
+                latencies.append(took)
 
         began = time.monotonic()
-        sent_threads = []
+        threads = []
         for i, path in enumerate(paths):
-            due = began + i / STEADY_FLOOD_RPS
+            due = began + i / rps
             if due - began >= seconds:
                 break
             time.sleep(max(0.0, due - time.monotonic()))
-            t = threading.Thread(target=one, args=(path,), daemon=True)
-            t.start()
-            sent_threads.append(t)
-        for t in sent_threads:
-            t.join()
-        elapsed = time.monotonic() - began
-    ok = statuses.count(200)
+            thread = threading.Thread(target=one, args=(path,), daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+    return latencies, statuses
+
+
+def measured_client(base_url: str, paths: list[str], seconds: float, window: Window) -> None:
+    window.latencies_ms, window.statuses = open_loop(
+        base_url, MEASURED_ADDRESS, paths, MEASURED_RPS, seconds
+    )
+
+
+def steady_flood(base_url: str, paths: list[str], seconds: float) -> Load:
+    """STEADY_FLOOD_RPS searches per second from FLOOD_ADDRESS."""
+    began = time.monotonic()
+    latencies, statuses = open_loop(base_url, FLOOD_ADDRESS, paths, STEADY_FLOOD_RPS, seconds)
+    elapsed = time.monotonic() - began
+    total = sum(statuses.values())
     return Load(
-        rps=len(statuses) / elapsed,
+        rps=total / elapsed,
         p50_ms=_pct(latencies, 50),
         p99_ms=_pct(latencies, 99),
-        requests=len(statuses),
-        errors=len(statuses) - ok,
+        requests=total,
+        errors=total - statuses.get(200, 0),
     )
 
 
@@ -219,13 +216,15 @@ def measure(settings: Settings) -> str:
     words = catalogue_words(base_url)
     per_window = int(seconds * MEASURED_RPS) + 5
     measured = iter(fuzzy_paths(words, per_window * rounds * len(KINDS), seed=31))
-    flood = fuzzy_paths(words, 20_000, seed=37)
     started = time.strftime("%H:%M UTC", time.gmtime())
     windows: dict[str, list[Window]] = {k: [] for k in KINDS}
     for r in range(rounds):
         # The order of the windows rotates from round to round.
         for kind in KINDS[r % len(KINDS) :] + KINDS[: r % len(KINDS)]:
             paths = [next(measured) for _ in range(per_window)]
+            # Searches the content API has not cached yet: new ones for every flood.
+            seed = 1000 + r * len(KINDS) + KINDS.index(kind)
+            flood = [] if kind == ALONE else fuzzy_paths(words, 20_000, seed=seed)
             w = run_window(base_url, None if kind == ALONE else kind, flood, paths, seconds)
             windows[kind].append(w)
             log(
