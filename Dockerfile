@@ -4,7 +4,9 @@
 #            from the same template and protos as the native stack
 # Stubs, descriptors and docs are generated in the build stage, never committed.
 FROM golang:1.24 AS openapi
-RUN GOBIN=/out go install github.com/google/gnostic/cmd/protoc-gen-openapi@v0.7.1
+# The plugin, and the openapi.v3 options' protos of the same module (dev/gen.sh: GNOSTIC_DIR).
+RUN GOBIN=/out go install github.com/google/gnostic/cmd/protoc-gen-openapi@v0.7.1 \
+    && mkdir -p /gnostic && cp -r "$(go env GOMODCACHE)/github.com/google/gnostic@v0.7.1/openapiv3" /gnostic/
 
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir "uv>=0.13,<0.14"
@@ -14,7 +16,8 @@ RUN uv sync --frozen --no-install-project
 COPY protos protos
 COPY dev/gen.sh dev/openapi.py dev/
 COPY --from=openapi /out/protoc-gen-openapi /usr/local/bin/protoc-gen-openapi
-ENV OPENAPI_PLUGIN=/usr/local/bin/protoc-gen-openapi
+COPY --from=openapi /gnostic /gnostic
+ENV OPENAPI_PLUGIN=/usr/local/bin/protoc-gen-openapi GNOSTIC_DIR=/gnostic
 RUN ./dev/gen.sh
 COPY envoy envoy
 ARG GRPC_UPSTREAMS=content-api:50051

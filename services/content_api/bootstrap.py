@@ -11,7 +11,7 @@ from elasticsearch import AsyncElasticsearch
 from content_api.adapters.cache import RedisCache
 from content_api.adapters.search import ElasticsearchSearch
 from content_api.config import Settings
-from content_api.domain.models import PageLimits
+from content_api.entrypoints.limits import contract_limits
 from content_api.service_layer.catalog import CatalogService
 from movies_index import redis_client as redis_client_for
 
@@ -67,13 +67,10 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         retry_after_seconds=settings.cache_retry_after_seconds,
         local_bytes=settings.local_cache_max_bytes,
     )
-    search = ElasticsearchSearch(es, settings.es_index_prefix, settings.max_result_window)
+    limits = contract_limits()
+    search = ElasticsearchSearch(es, settings.es_index_prefix, limits.page.max_window)
     catalog = CatalogService(
-        search,
-        cache,
-        PageLimits(settings.default_page_size, settings.max_page_size, settings.max_result_window),
-        settings.max_query_length,
-        settings.cache_key_prefix,
+        search, cache, limits.page, limits.max_query_length, settings.cache_key_prefix
     )
     await cache.start()
     try:

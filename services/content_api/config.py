@@ -43,8 +43,5 @@ class Settings(StoreSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
-
-    default_page_size: int = Field(50, ge=1)
-    max_page_size: int = Field(100, ge=1)
-    max_result_window: int = Field(10_000, ge=1)
-    max_query_length: int = Field(256, ge=1)
+    # Page bounds and query length are the contract's, not settings: the protos
+    # declare them and the service reads them (content_api/entrypoints/limits.py).

@@ -65,3 +65,18 @@ def test_query_rejects(bad: str) -> None:
 
 def test_query_keeps_syntax_characters_as_text() -> None:
     assert parse_query(' title:* OR "x ', 256) == 'title:* OR "x'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "3d825f609fff4dfeb2941a45fa1e115d",
+        "{3d825f60-9fff-4dfe-b294-1a45fa1e115d}",
+        "urn:uuid:3d825f60-9fff-4dfe-b294-1a45fa1e115d",
+        "3d825f60-9fff-4dfe-b294-1a45fa1e115d\n",
+    ],
+)
+def test_uuid_is_the_hyphenated_form_only(raw: str) -> None:
+    """What the OpenAPI document's `uuid` format allows, no other spelling."""
+    with pytest.raises(InvalidArgumentError, match="must be a UUID"):
+        parse_uuid(raw, "film_id")

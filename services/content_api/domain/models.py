@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from enum import Enum
+from typing import Final
 
 from content_api.domain.errors import InvalidArgumentError
 
@@ -73,14 +75,16 @@ class PageLimits:
         return Page(number, size)
 
 
+# The hyphenated form only (OpenAPI's `uuid` format): uuid.UUID alone would also
+# take braces, "urn:uuid:" and 32 bare digits, which the document calls invalid.
+UUID_TEXT: Final = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 def parse_uuid(raw: str, field: str) -> str:
     """Returns the canonical lowercase form, so cache keys and lookups agree."""
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidArgumentError(
-            f"{field} must be a UUID; got {raw[:40]!r}", "INVALID_UUID"
-        ) from None
+    if not UUID_TEXT.fullmatch(raw):
+        raise InvalidArgumentError(f"{field} must be a UUID; got {raw[:40]!r}", "INVALID_UUID")
+    return str(uuid.UUID(raw))
 
 
 def parse_query(raw: str, max_length: int) -> str:
