@@ -34,32 +34,31 @@ Conn = AsyncConnection[TupleRow]
 
 _DIST: Final = [f"d{score}" for score in SCORES]
 _AGG_COLUMNS: Final = ["score_sum", "score_count", *_DIST]
-# One statement for every change of a film's summary: adds a delta row to the
-# writer's shard row (creating it on the film's first rating).
-_APPLY_DELTA: Final = sql.SQL(
-    "insert into ugc.film_ratings (film_id, shard, {cols}) values (%s, %s, {params})"
-    " on conflict (film_id, shard) do update set {sets}"
-).format(
-    cols=sql.SQL(", ").join(map(sql.Identifier, _AGG_COLUMNS)),
-    params=sql.SQL(", ").join(sql.Placeholder() * len(_AGG_COLUMNS)),
-    sets=sql.SQL(", ").join(
-        sql.SQL("{c} = film_ratings.{c} + excluded.{c}").format(c=sql.Identifier(c))
-        for c in _AGG_COLUMNS
-    ),
-)
-_SUMMARY: Final = sql.SQL(
-    "select {sums}, (select score from ugc.ratings where film_id = %s and user_id = %s)"
+# Statements on the hot paths are bytes built once: psycopg then neither composes
+# nor encodes them per call (a tenth of a rating write's CPU when it did).
+_SUMMARY: Final = (
+    "select "
+    + ", ".join(f"coalesce(sum({c}), 0)::bigint" for c in _AGG_COLUMNS)
+    + ", (select score from ugc.ratings where film_id = %s and user_id = %s)"
     " from ugc.film_ratings where film_id = %s"
-).format(
-    sums=sql.SQL(", ").join(
-        sql.SQL("coalesce(sum({c}), 0)::bigint").format(c=sql.Identifier(c)) for c in _AGG_COLUMNS
-    )
-)
+).encode()
+_PUT_RATING: Final = b"select ugc.put_rating(%s::uuid, %s::uuid, %s::smallint, %s::smallint)"
+_DELETE_RATING: Final = b"select ugc.delete_rating(%s::uuid, %s::uuid, %s::smallint)"
 _REVIEW_COLUMNS: Final = (
     "id, film_id, user_id, body, score, spoiler, created_at, edited_at,"
     " votes_up, votes_down, helpfulness"
 )
 _REVIEW_SELECT: Final = f"select {_REVIEW_COLUMNS} from ugc.reviews"
+
+
+def _summary(film_id: str, row: Sequence[Any]) -> RatingSummary:
+    return RatingSummary(
+        film_id=film_id,
+        total=int(row[0]),
+        count=int(row[1]),
+        distribution=tuple(int(v) for v in row[2:-1]),
+        my_score=row[-1],
+    )
 
 
 def _review(row: Sequence[Any]) -> Review:
@@ -91,78 +90,27 @@ class PostgresStore:
         return uuid.UUID(user_id).int % self._shards
 
     # Ratings
-    async def put_rating(self, film_id: str, user_id: str, score: int) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            old = await self._lock_or_insert_rating(conn, film_id, user_id, score)
-            if old is None:
-                await self._apply(conn, film_id, user_id, new=score, old=None)
-            elif old != score:
-                await conn.execute(
-                    "update ugc.ratings set score = %s, updated_at = now()"
-                    " where film_id = %s and user_id = %s",
-                    (score, film_id, user_id),
-                )
-                await self._apply(conn, film_id, user_id, new=score, old=old)
-
-    async def _lock_or_insert_rating(
-        self, conn: Conn, film_id: str, user_id: str, score: int
-    ) -> int | None:
-        """The user's previous score, locked; or None if there was none and the
-        new one is in. A concurrent first rating of the same pair makes the
-        insert do nothing, and the loop then locks the row it wrote."""
-        while True:
-            cur = await conn.execute(
-                "insert into ugc.ratings (film_id, user_id, score) values (%s, %s, %s)"
-                " on conflict (film_id, user_id) do nothing returning 1",
-                (film_id, user_id, score),
-            )
-            if await cur.fetchone():
-                return None
-            cur = await conn.execute(
-                "select score from ugc.ratings where film_id = %s and user_id = %s for update",
-                (film_id, user_id),
-            )
+    async def put_rating(self, film_id: str, user_id: str, score: int) -> RatingSummary:
+        """One round trip: the write (a function, its own transaction) and the
+        summary read after it, pipelined."""
+        async with self._pool.connection() as conn:
+            async with conn.pipeline():
+                await conn.execute(_PUT_RATING, (film_id, user_id, score, self._shard(user_id)))
+                cur = await conn.execute(_SUMMARY, (film_id, user_id, film_id))
             row = await cur.fetchone()
-            if row is not None:
-                return int(row[0])
+        assert row is not None
+        return _summary(film_id, row)
 
     async def delete_rating(self, film_id: str, user_id: str) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "delete from ugc.ratings where film_id = %s and user_id = %s returning score",
-                (film_id, user_id),
-            )
-            row = await cur.fetchone()
-            if row is not None:
-                await self._apply(conn, film_id, user_id, new=None, old=int(row[0]))
-
-    async def _apply(
-        self, conn: Conn, film_id: str, user_id: str, *, new: int | None, old: int | None
-    ) -> None:
-        dist = [0] * len(_DIST)
-        total = count = 0
-        if new is not None:
-            dist[new] += 1
-            total += new
-            count += 1
-        if old is not None:
-            dist[old] -= 1
-            total -= old
-            count -= 1
-        await conn.execute(_APPLY_DELTA, (film_id, self._shard(user_id), total, count, *dist))
+        async with self._pool.connection() as conn:
+            await conn.execute(_DELETE_RATING, (film_id, user_id, self._shard(user_id)))
 
     async def rating_summary(self, film_id: str, user_id: str | None) -> RatingSummary:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_SUMMARY, (film_id, user_id, film_id))
             row = await cur.fetchone()
         assert row is not None  # an aggregate without GROUP BY returns one row
-        return RatingSummary(
-            film_id=film_id,
-            total=int(row[0]),
-            count=int(row[1]),
-            distribution=tuple(int(v) for v in row[2:-1]),
-            my_score=row[-1],
-        )
+        return _summary(film_id, row)
 
     async def rating_drift(self) -> list[str]:
         """Films whose stored summary differs from one recomputed from the

@@ -25,7 +25,9 @@ class UgcStore(Protocol):
     aggregate (a film's rating summary, a review's vote counters) changes it in
     the same transaction as the row, and writing the same value twice is one write."""
 
-    async def put_rating(self, film_id: str, user_id: str, score: int) -> None: ...
+    async def put_rating(self, film_id: str, user_id: str, score: int) -> RatingSummary:
+        """The film's summary after the write, with the user's score."""
+        ...
 
     async def delete_rating(self, film_id: str, user_id: str) -> None: ...
 

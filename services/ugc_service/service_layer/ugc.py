@@ -134,8 +134,7 @@ class UgcService:
         checked = _score(score, required=True)
         assert checked is not None
         film_id = await self._require_film(film_id)
-        await self._store.put_rating(film_id, who.user_id, checked)
-        return await self._store.rating_summary(film_id, who.user_id)
+        return await self._store.put_rating(film_id, who.user_id, checked)
 
     async def delete_rating(self, who: Principal, film_id: str) -> None:
         await self._store.delete_rating(_uuid(film_id, "film_id"), who.user_id)
