@@ -15,9 +15,6 @@ from dataclasses import dataclass
 import grpc
 import pytest
 import pytest_asyncio
-from ugc.v1 import bookmark_service_pb2 as bpb
-from ugc.v1 import rating_service_pb2 as rtpb
-from ugc.v1 import review_service_pb2 as rvpb
 
 from auth.v1 import role_service_pb2 as rpb
 from auth.v1 import user_service_pb2 as upb
@@ -34,6 +31,9 @@ from tests.support.auth import (
 from tests.support.procs import Proc, free_port
 from tests.support.servers import ApiServer
 from tests.support.ugc import UgcServer, UgcStubs, start_ugc
+from ugc.v1 import bookmark_service_pb2 as bpb
+from ugc.v1 import rating_service_pb2 as rtpb
+from ugc.v1 import review_service_pb2 as rvpb
 
 USERS = 60
 ADMIN_EMAIL, ADMIN_PASSWORD = "ugc-admin@example.org", "admin password 123"

@@ -11,13 +11,13 @@ from typing import Any
 
 import grpc
 import psycopg
-from ugc.v1 import bookmark_service_pb2_grpc as bookmark_grpc
-from ugc.v1 import rating_service_pb2_grpc as rating_grpc
-from ugc.v1 import review_service_pb2_grpc as review_grpc
 
 from tests.support.auth import AUDIENCE, ISSUER, AuthServer, drop_database, dsn, fresh_database
 from tests.support.auth import serving as grpc_serving
 from tests.support.procs import Proc, free_port, python, wait_until
+from ugc.v1 import bookmark_service_pb2_grpc as bookmark_grpc
+from ugc.v1 import rating_service_pb2_grpc as rating_grpc
+from ugc.v1 import review_service_pb2_grpc as review_grpc
 
 
 @dataclass

@@ -10,12 +10,12 @@ import grpc
 import psycopg
 from google.protobuf import empty_pb2, message_factory, timestamp_pb2
 from google.protobuf.message import Message
-from ugc.v1 import bookmark_service_pb2 as bookmark_pb
-from ugc.v1 import rating_service_pb2 as rating_pb
-from ugc.v1 import review_service_pb2 as review_pb
 
 from movies_auth import AccessPolicy, current_principal, optional_principal
 from movies_grpc import REFLECTION_V1, Failure, RpcRunner, lenient_parser
+from ugc.v1 import bookmark_service_pb2 as bookmark_pb
+from ugc.v1 import rating_service_pb2 as rating_pb
+from ugc.v1 import review_service_pb2 as review_pb
 from ugc_service.bootstrap import App
 from ugc_service.domain.errors import (
     AlreadyExistsError,
