@@ -23,11 +23,14 @@ COPY envoy envoy
 ARG GRPC_UPSTREAMS=content-api:50051
 # The auth service's processes and its tokens' issuer and audience (jwt_authn).
 ARG AUTH_UPSTREAMS=auth:50052 AUTH_ISSUER=movies-auth AUTH_AUDIENCE=movies
+# The UGC service's processes.
+ARG UGC_UPSTREAMS=ugc:50053
 # Rendered where the edge image keeps the files: the renderer reads the descriptor
 # set (its services) and lists the docs folder (one route per file).
 RUN mkdir -p /etc/envoy && cp -r gen/descriptors.pb gen/docs /etc/envoy/ \
     && ENVOY_LISTEN_ADDRESS=0.0.0.0 GRPC_UPSTREAMS=$GRPC_UPSTREAMS DOCS_DIR=/etc/envoy/docs \
     AUTH_UPSTREAMS=$AUTH_UPSTREAMS AUTH_ISSUER=$AUTH_ISSUER AUTH_AUDIENCE=$AUTH_AUDIENCE \
+    UGC_UPSTREAMS=$UGC_UPSTREAMS \
     ENVOY_CACHE_DIR=/var/cache/envoy-edge \
     .venv/bin/python envoy/render.py --descriptor /etc/envoy/descriptors.pb --out /app/envoy.yaml
 
