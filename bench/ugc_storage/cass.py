@@ -330,14 +330,17 @@ class CassandraStore:
         raise TimeoutError("compactions still running")
 
     def disk_bytes(self) -> dict[str, int]:
-        """Live SSTable files of each table (after a flush; commit log not counted)."""
+        """Live SSTable files of each table (after a flush; commit log and snapshots not
+        counted). A dropped and re-created table gets a new directory: the id picks it."""
         out: dict[str, int] = {}
         ks = self.data_dir / "data" / KEYSPACE
         for table in TABLES:
-            size = 0
-            for d in ks.glob(f"{table}-*"):
-                size += sum(p.stat().st_size for p in d.glob("*") if p.is_file())
-            out[table] = size
+            row = self.session.execute(
+                "select id from system_schema.tables where keyspace_name = %s and table_name = %s",
+                (KEYSPACE, table),
+            ).one()
+            d = ks / f"{table}-{row.id.hex}"
+            out[table] = sum(p.stat().st_size for p in d.glob("*") if p.is_file())
         return out
 
     def reader(self) -> CassandraReader:
