@@ -29,7 +29,7 @@ from tests.support.stack import stack
 LOG_DIR = ROOT / ".stack" / "logs" / "bench"
 ES_URL = stack().es_url
 REDIS_PORT = stack().redis_port
-REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
+REDIS_URL = stack().redis_url
 PG_PORT = stack().pg_port
 
 

@@ -42,8 +42,9 @@ from bench.common import (
     wait_for_es,
     wait_until,
 )
+from tests.support.stack import stack
 
-ADMIN_DSN = f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+ADMIN_DSN = stack().admin_dsn
 ENVOY_CONCURRENCY = 2  # as dev/stack.sh starts the edge
 # Which generator made a catalogue: its source, so a changed generator is noticed.
 GENERATOR = hashlib.sha256(

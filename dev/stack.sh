@@ -20,7 +20,12 @@ export ES_NODES=${ES_NODES:-1} API_REPLICAS=${API_REPLICAS:-1} API_PORT_STEP=${A
 [[ $API_REPLICAS =~ ^[1-9][0-9]*$ ]] || { echo "API_REPLICAS must be a positive integer" >&2; exit 2; }
 export PG_DB=${PG_DB:-movies} PG_USER=${PG_USER:-movies} PG_PASSWORD=${PG_PASSWORD:-movies}
 export POSTGRES_DSN=${POSTGRES_DSN:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+# TCP logins to PostgreSQL need a password (scram-sha-256), the superuser's too;
+# Redis asks for one (requirepass). Dev defaults: set your own outside a laptop.
+# Not exported: only what the services need travels, inside their URLs.
+PG_SUPERUSER_PASSWORD=${PG_SUPERUSER_PASSWORD:-postgres}
+REDIS_PASSWORD=${REDIS_PASSWORD:-movies-redis}
+export REDIS_URL=${REDIS_URL:-redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0}
 # The auth service: its own database (and owner) on the same PostgreSQL, the
 # same Redis (deny-list, throttling, OAuth state), gRPC on AUTH_GRPC_PORT.
 export AUTH_GRPC_PORT=${AUTH_GRPC_PORT:-50052}
@@ -55,27 +60,124 @@ wait_for() {
   done
 }
 
-pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# The kept process supervisor: one supervisord (PyPI `supervisor`, in the venv) per
+# STACK_DIR runs every long-running part except PostgreSQL and Elasticsearch, and
+# restarts whatever dies (autorestart). Its socket, pid file and own log live under
+# $STACK_DIR, so stacks on shifted ports and their own STACK_DIR run side by side.
+# A part is a program in $SUP_DIR/programs/NAME.conf; its command is NAME.sh,
+# the environment of the start_bg call (`X=1 start_bg ...` included) and the command.
+SUP_DIR=$STACK_DIR/supervisor
+SUP_CONF=$SUP_DIR/supervisord.conf
+# Stopping sends SIGTERM and waits this long before SIGKILL: longer than the API's
+# SHUTDOWN_DRAIN_SECONDS + SHUTDOWN_GRACE_SECONDS (2 + 5), as compose's stop_grace_period.
+STOP_WAIT_SECONDS=${STOP_WAIT_SECONDS:-15}
 
-# start_bg NAME CMD...: runs CMD detached, logs to $LOGS/NAME.log, pid in $RUN/NAME.pid.
-# The subshell exits at once, so CMD is re-parented to init before it starts:
-# Envoy asks for SIGTERM when its parent dies, and this script's parent does.
-start_bg() {
-  local name=$1; shift
-  ( setsid "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null & echo $! >"$RUN/$name.pid" )
+sup() { "$VENV/bin/supervisorctl" -c "$SUP_CONF" "$@"; }
+sup_running() { [ -S "$RUN/supervisor.sock" ] && sup pid >/dev/null 2>&1; }
+
+# supervisor_up: starts this STACK_DIR's supervisord unless it is running.
+supervisor_up() {
+  sup_running && return 0
+  mkdir -p "$SUP_DIR/programs"
+  cat >"$SUP_CONF" <<EOC
+; written by dev/stack.sh: this stack's supervisor (programs in programs/*.conf)
+[unix_http_server]
+file=$RUN/supervisor.sock
+chmod=0700
+
+[supervisord]
+pidfile=$RUN/supervisord.pid
+logfile=$LOGS/supervisord.log
+logfile_maxbytes=10MB
+logfile_backups=1
+childlogdir=$LOGS
+directory=$ROOT
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$RUN/supervisor.sock
+
+[include]
+files = $SUP_DIR/programs/*.conf
+EOC
+  # Without the caller's open files: a `flock LOCK dev/stack.sh ...` would
+  # otherwise hold LOCK for as long as supervisord runs.
+  "$VENV/bin/python" -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
+    "$VENV/bin/supervisord" -c "$SUP_CONF"
+  wait_for supervisord 20 sup_running
+  log "supervisord started ($SUP_CONF)"
 }
 
+# pid_alive NAME: NAME runs (or is starting) under the supervisor.
+pid_alive() {
+  local pid
+  sup_running && pid=$(sup pid "$1" 2>/dev/null) && [[ $pid =~ ^[1-9][0-9]*$ ]]
+}
+
+# start_bg NAME CMD...: runs CMD under the supervisor, restarted whenever it exits,
+# with the caller's environment (captured now), logging to $LOGS/NAME.log.
+start_bg() {
+  local name=$1 prog=$SUP_DIR/programs/$1; shift
+  supervisor_up
+  sup stop "$name" >/dev/null 2>&1 || true
+  sup remove "$name" >/dev/null 2>&1 || true
+  (
+    umask 077  # the environment holds secrets
+    { echo "# $name, written by dev/stack.sh start_bg: its environment and command"
+      export -p; printf 'cd %q\nexec' "$PWD"; printf ' %q' "$@"; echo; } >"$prog.sh"
+  )
+  cat >"$prog.conf" <<EOC
+[program:$name]
+command=/usr/bin/env -i /bin/bash $prog.sh
+autostart=true
+autorestart=true
+startsecs=1
+startretries=5
+stopsignal=TERM
+stopwaitsecs=$STOP_WAIT_SECONDS
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=$LOGS/$name.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=1
+EOC
+  sup reread >/dev/null
+  sup add "$name" >/dev/null
+}
+
+# stop_pid NAME: SIGTERM, up to STOP_WAIT_SECONDS, then SIGKILL; NAME leaves the
+# supervisor. A pid file is a process started before the supervisor: stopped too.
 stop_pid() {
-  local name=$1 pidf=$RUN/$1.pid
-  [ -f "$pidf" ] || return 0
-  local pid; pid=$(cat "$pidf")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+  local name=$1 pidf=$RUN/$1.pid stopped=""
+  if [ -f "$pidf" ]; then
+    local pid; pid=$(cat "$pidf")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidf"; stopped=1
   fi
-  rm -f "$pidf"
-  log "$name stopped"
+  if [ -f "$SUP_DIR/programs/$name.conf" ]; then
+    if sup_running; then sup stop "$name" >/dev/null 2>&1 || true; fi
+    rm -f "$SUP_DIR/programs/$name.conf" "$SUP_DIR/programs/$name.sh"
+    if sup_running; then sup remove "$name" >/dev/null 2>&1 || true; fi
+    stopped=1
+  fi
+  [ -z "$stopped" ] || log "$name stopped"
+}
+
+# supervisor_down: stops every program still supervised, then supervisord.
+supervisor_down() {
+  local conf
+  for conf in "$SUP_DIR"/programs/*.conf; do [ -f "$conf" ] && stop_pid "$(basename "$conf" .conf)"; done
+  sup_running || return 0
+  local pid; pid=$(sup pid)
+  sup shutdown >/dev/null 2>&1 || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  log "supervisord stopped"
 }
 
 apt_install() {
@@ -140,7 +242,13 @@ pg_up() {
   if "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then log "postgres already up on :$PG_PORT"; else
     if [ ! -f "$data/PG_VERSION" ]; then
       mkdir -p "$data"; [ "$(id -u)" = 0 ] && chown postgres: "$data" "$LOGS"
-      as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log"
+      # The superuser's password from a file only it can read, never on a command line.
+      local pwfile=$STACK_DIR/postgres-superuser.pw
+      (umask 077; printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile")
+      [ "$(id -u)" = 0 ] && chown postgres: "$pwfile"
+      as_pg "$bin/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+        --pwfile="$pwfile" -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log"
+      rm -f "$pwfile"
     fi
     mkdir -p "$PG_SOCKET_DIR"
     [ "$(id -u)" = 0 ] && { touch "$LOGS/postgres.log"; chown postgres: "$LOGS/postgres.log" "$PG_SOCKET_DIR"; }
@@ -149,19 +257,54 @@ pg_up() {
     wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
     log "postgres started on :$PG_PORT"
   fi
+  pg_password_auth "$bin" "$data"
   pg_database "$bin" "$PG_DB" "$PG_USER" "$PG_PASSWORD"
   pg_database "$bin" "$AUTH_PG_DB" "$AUTH_PG_USER" "$AUTH_PG_PASSWORD"
   pg_database "$bin" "$UGC_PG_DB" "$UGC_PG_USER" "$UGC_PG_PASSWORD"
 }
 
-# pg_database BIN DB USER PASSWORD: the login role and the database it owns.
+# pg_admin BIN ARGS...: psql as the superuser over TCP, with its password.
+pg_admin() {
+  local bin=$1; shift
+  PGPASSWORD=$PG_SUPERUSER_PASSWORD "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+    -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+# Who may log in how: a password (scram-sha-256) for every TCP login; on the
+# stack's own unix socket, the OS user of the same name (peer).
+pg_hba() {
+  cat <<EOH
+# written by dev/stack.sh (pg_password_auth)
+local   all   all                  peer
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+EOH
+}
+
+# pg_password_auth BIN DATA: TCP logins need a password. A cluster made before
+# (initdb --auth=trust) is converted in place: the superuser gets
+# PG_SUPERUSER_PASSWORD while TCP still trusts, then pg_hba.conf is rewritten and
+# reloaded; no restart, no data touched.
+pg_password_auth() {
+  local bin=$1 hba=$2/pg_hba.conf
+  cmp -s "$hba" <(pg_hba) && return 0
+  pg_admin "$bin" -v pw="$PG_SUPERUSER_PASSWORD" <<<"alter role postgres password :'pw'" \
+    || die "postgres refused the superuser: is PG_SUPERUSER_PASSWORD its password?"
+  pg_hba >"$hba"
+  as_pg "$bin/pg_ctl" -D "$2" reload >/dev/null
+  log "postgres: TCP logins need a password now (scram-sha-256, $hba)"
+}
+
+# pg_database BIN DB USER PASSWORD: the login role (its password kept equal to
+# PASSWORD) and the database it owns.
 pg_database() {
-  local psql=("$1/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_roles where rolname='$3'")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "create role \"$3\" login password '$4'"
+  local bin=$1
+  if [ "$(pg_admin "$bin" -c "select 1 from pg_roles where rolname='$3'")" != 1 ]; then
+    pg_admin "$bin" -c "create role \"$3\" login"
   fi
-  if [ "$("${psql[@]}" -d postgres -c "select 1 from pg_database where datname='$2'")" != 1 ]; then
-    "${psql[@]}" -d postgres -c "create database \"$2\" owner \"$3\""
+  pg_admin "$bin" -v pw="$4" <<<"alter role \"$3\" password :'pw'"
+  if [ "$(pg_admin "$bin" -c "select 1 from pg_database where datname='$2'")" != 1 ]; then
+    pg_admin "$bin" -c "create database \"$2\" owner \"$3\""
   fi
 }
 
@@ -172,13 +315,21 @@ pg_down() {
   log "postgres stopped"
 }
 
+# redis-cli with the password (REDISCLI_AUTH: not on its command line).
+rcli() { REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$REDIS_PORT" "$@"; }
+redis_ping() { rcli ping 2>/dev/null | grep -q PONG; }
+
 redis_up() {
-  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then log "redis already up on :$REDIS_PORT"; return; fi
+  if pid_alive redis && redis_ping; then log "redis already up on :$REDIS_PORT"; return; fi
+  stop_pid redis
   mkdir -p "$STACK_DIR/redis"
-  start_bg redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$STACK_DIR/redis" \
-    --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-256mb}" --maxmemory-policy allkeys-lru
-  wait_for redis 20 sh -c "redis-cli -p $REDIS_PORT ping | grep -q PONG"
-  log "redis started on :$REDIS_PORT"
+  # The password in a file only the stack's user reads, not on a command line.
+  (umask 077; printf 'requirepass "%s"\n' "$(sed 's/[\\"]/\\&/g' <<<"$REDIS_PASSWORD")" >"$STACK_DIR/redis/redis.conf")
+  start_bg redis redis-server "$STACK_DIR/redis/redis.conf" --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --dir "$STACK_DIR/redis" --save "" --appendonly no --maxmemory "${REDIS_MAXMEMORY:-256mb}" \
+    --maxmemory-policy allkeys-lru
+  wait_for redis 20 redis_ping
+  log "redis started on :$REDIS_PORT (password required)"
 }
 
 es_up() { ./dev/elasticsearch/es.sh start; }
@@ -219,10 +370,10 @@ api_up() {
 # api_down [FROM]: stops every replica with an index >= FROM (default 0: all), in
 # parallel: each drains for SHUTDOWN_DRAIN_SECONDS first.
 api_down() {
-  local from=${1:-0} pidf name i
-  for pidf in "$RUN"/content-api.pid "$RUN"/content-api-*.pid; do
-    [ -f "$pidf" ] || continue
-    name=$(basename "$pidf" .pid) i=${name#content-api}; i=${i#-}
+  local from=${1:-0} f name i
+  for f in "$SUP_DIR"/programs/content-api{,-*}.conf "$RUN"/content-api{,-*}.pid; do
+    [ -f "$f" ] || continue
+    name=$(basename "${f%.*}") i=${name#content-api}; i=${i#-}
     if (( ${i:-0} >= from )); then stop_pid "$name" & fi
   done
   wait
@@ -315,6 +466,7 @@ etl_up() {
   "$VENV/bin/etl" migrate
   "$VENV/bin/etl" seed
   if pid_alive etl; then log "etl already running"; return; fi
+  stop_pid etl
   start_bg etl "$VENV/bin/etl" run
   log "etl (continuous) started"
 }
@@ -337,7 +489,7 @@ EOS
 
 cmd_up() {
   ensure_tools
-  pg_up; redis_up; es_up
+  pg_up; supervisor_up; redis_up; es_up
   [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
   api_up; auth_up; admin_up; ugc_up; envoy_up
   summary
@@ -346,6 +498,7 @@ cmd_up() {
 cmd_down() {
   stop_pid envoy; api_down; stop_pid ugc; stop_pid admin; stop_pid auth; stop_pid etl
   stop_pid redis; es_down; pg_down
+  supervisor_down
 }
 
 # Single parts, for tests that stop and start one backend.
@@ -354,7 +507,11 @@ case "${1:-}" in
   down) cmd_down ;;
   tools) ensure_tools ;;
   start) shift; for p in "$@"; do "${p//-/_}_up"; done ;;
-  stop) shift; for p in "$@"; do case $p in postgres) pg_down ;; elasticsearch|es) es_down ;; api) api_down ;; *) stop_pid "$p" ;; esac; done ;;
+  stop) shift; for p in "$@"; do case $p in postgres) pg_down ;; elasticsearch|es) es_down ;; api) api_down ;; supervisor) supervisor_down ;; *) stop_pid "$p" ;; esac; done ;;
   env) summary ;;
-  *) echo "usage: $0 up|down|tools|start PART...|stop PART...|env" >&2; exit 2 ;;
+  # The pid of a supervised part now (it changes when the supervisor restarts it).
+  pid) sup pid "${2:?usage: $0 pid NAME}" ;;
+  # Every supervised part: its state, pid and uptime.
+  status) sup status ;;
+  *) echo "usage: $0 up|down|tools|start PART...|stop PART...|status|pid NAME|env" >&2; exit 2 ;;
 esac

@@ -32,7 +32,7 @@ FAST_ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST_KIB": "1024", "ARGON
 
 
 def dsn(database: str) -> str:
-    return stack().pg_dsn(database, user="postgres", password=None)
+    return stack().pg_dsn(database, user="postgres", password=stack().pg_superuser_password)
 
 
 def fresh_database(name: str) -> str:

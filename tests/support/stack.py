@@ -24,11 +24,17 @@ class Stack(BaseSettings):
     grpc_port: int = 50051
     envoy_port: int = 8080
     elasticsearch_url: str = ""
+    # dev/stack.sh's dev defaults: TCP logins need a password, Redis asks for one.
+    pg_superuser_password: str = "postgres"
+    redis_password: str = "movies-redis"
+    redis_url: str = ""
 
     @model_validator(mode="after")
-    def _es_url_follows_the_port(self) -> Stack:
+    def _urls_follow_the_ports(self) -> Stack:
         if not self.elasticsearch_url:
             self.elasticsearch_url = f"http://127.0.0.1:{self.es_port}"
+        if not self.redis_url:
+            self.redis_url = f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0"
         return self
 
     @property
@@ -43,7 +49,7 @@ class Stack(BaseSettings):
     @property
     def admin_dsn(self) -> str:
         """The superuser's DSN, for creating and dropping the tests' own databases."""
-        return self.pg_dsn("postgres", user="postgres")
+        return self.pg_dsn("postgres", user="postgres", password=self.pg_superuser_password)
 
     def pg_dsn(self, database: str, user: str = "movies", password: str | None = "movies") -> str:
         auth = f"{user}:{password}" if password else user
