@@ -364,6 +364,7 @@ class CassandraReader:
         self.partition_summary = session.prepare(
             f"select count(*), sum(score) from {KEYSPACE}.ratings_by_film where film_id = ?"
         )
+        self.local = session.prepare("select release_version from system.local where key = 'local'")
         self.bookmarks = session.prepare(
             f"select film_id, created_at from {KEYSPACE}.bookmarks_by_user where user_id = ?"
             f" limit {PAGE}"
@@ -390,6 +391,10 @@ class CassandraReader:
 
     def reviews_page(self, film: int) -> list[Any]:
         return list(self.session.execute(self.reviews, (uid(FILM, film),)))
+
+    def ping(self) -> Any:
+        """The floor: one round trip through the driver and the server's protocol."""
+        return self.session.execute(self.local).one()
 
     def summary_numbers(self, film: int) -> list[int]:
         """sum, count and the 11 score counts, for the study's check against the generator."""

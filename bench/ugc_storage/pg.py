@@ -300,6 +300,10 @@ class PostgresReader:
     def reviews_page(self, film: int) -> list[Any]:
         return self.conn.execute(REVIEWS_SQL, (uuid_hex(FILM, film), PAGE)).fetchall()
 
+    def ping(self) -> Any:
+        """The floor: one round trip through the driver and the server's protocol."""
+        return self.conn.execute("select 1").fetchone()
+
     def summary_numbers(self, film: int) -> list[int]:
         """sum, count and the 11 score counts, for the study's check against the generator."""
         return [int(v) for v in self.rating_summary(film, 0)[:13]]

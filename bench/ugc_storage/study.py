@@ -17,6 +17,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,10 +32,17 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 CASSANDRA_SH: Final = ROOT / "dev" / "cassandra" / "cassandra.sh"
 DEFAULT_DIR: Final = ROOT / ".stack" / "ugc-study"
 STORES: Final = ("postgresql", "cassandra")
-QUERIES: Final = ("rating_summary", "bookmarks_page", "reviews_page", "summary_from_rows")
+QUERIES: Final = (
+    "rating_summary",
+    "bookmarks_page",
+    "reviews_page",
+    "summary_from_rows",
+    "ping",
+)
 # Reads from the rows of a whole film are slow by design: fewer of them.
 SCAN_SHARE: Final = 0.2
 WRITER_READY_S: Final = 120.0
+WRITER_THREADS: Final = 8
 VERIFY_SAMPLES: Final = 50
 PAGE: Final = 20
 
@@ -48,6 +56,7 @@ class Reader(Protocol):
     def rating_summary_from_partition(self, film: int) -> Any: ...
     def bookmarks_page(self, user: int) -> list[Any]: ...
     def reviews_page(self, film: int) -> list[Any]: ...
+    def ping(self) -> Any: ...
     def summary_numbers(self, film: int) -> list[int]: ...
     def bookmark_films(self, user: int) -> list[str]: ...
     def review_ranks(self, film: int) -> list[float]: ...
@@ -79,6 +88,7 @@ class Config:
     out: Path | None = None
     stop: bool = False
     verify: bool = False
+    min_seconds: float = 0.0
 
     @property
     def cassandra_env(self) -> dict[str, str]:
@@ -140,48 +150,66 @@ def open_writer(config: Config, name: str) -> Writer:
 def background_writes(
     config: Config, name: str, ready: Event, stop: Event, out: mp.Queue[dict[str, float]]
 ) -> None:
-    """A paced stream of the service's writes: 60% ratings, 20% votes, 20% bookmarks."""
+    """A paced stream of the service's writes: 60% ratings, 20% votes, 20% bookmarks.
+
+    WRITER_THREADS threads, each with its own connection, share the rate, so a slow write
+    delays only its own thread's next one (the pace holds while writes take up to
+    WRITER_THREADS / rate seconds)."""
     workload = Workload(config.scale, config.seed)
-    writer = open_writer(config, name)
-    rng = random.Random(f"{config.seed}:writes:{name}")
     s = workload.sizes
-    latencies: list[float] = []
-    interval = 1.0 / config.write_rate
     # Films written to follow popularity, like the reads.
     films = workload.query_films(10_000, f"writes-{name}")
-    ready.set()
+    interval = WRITER_THREADS / config.write_rate
+    latencies: list[list[float]] = [[] for _ in range(WRITER_THREADS)]
+    writers = [open_writer(config, name) for _ in range(WRITER_THREADS)]
+
+    def paced(i: int) -> None:
+        writer, mine = writers[i], latencies[i]
+        rng = random.Random(f"{config.seed}:writes:{name}:{i}")
+        due = time.perf_counter() + i * interval / WRITER_THREADS
+        while not stop.is_set():
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            due += interval
+            film = films[rng.randrange(len(films))]
+            user = rng.randrange(s.users)
+            kind = rng.random()
+            t0 = time.perf_counter()
+            if kind < 0.6:
+                writer.rate(film, user, rng.randint(0, 10))
+            elif kind < 0.8 and s.reviews:
+                writer.vote(rng.randrange(s.reviews), user, rng.choice((1, -1)))
+            else:
+                writer.bookmark(user, film)
+            mine.append(time.perf_counter() - t0)
+
+    threads = [
+        threading.Thread(target=paced, args=(i,), daemon=True) for i in range(WRITER_THREADS)
+    ]
     start = time.perf_counter()
-    due = start
-    while not stop.is_set():
-        film = films[len(latencies) % len(films)]
-        user = rng.randrange(s.users)
-        kind = rng.random()
-        t0 = time.perf_counter()
-        if kind < 0.6:
-            writer.rate(film, user, rng.randint(0, 10))
-        elif kind < 0.8 and s.reviews:
-            writer.vote(rng.randrange(s.reviews), user, rng.choice((1, -1)))
-        else:
-            writer.bookmark(user, film)
-        latencies.append(time.perf_counter() - t0)
-        due += interval
-        pause = due - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
+    for t in threads:
+        t.start()
+    ready.set()
+    stop.wait()
+    for t in threads:
+        t.join(60)
     elapsed = time.perf_counter() - start
-    writer.close()
+    for w in writers:
+        w.close()
+    every = [x for mine in latencies for x in mine]
     out.put(
         {
-            "writes": len(latencies),
-            "writes_per_s": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 0.5) * 1e3,
-            "p99_ms": percentile(latencies, 0.99) * 1e3,
+            "writes": len(every),
+            "writes_per_s": len(every) / elapsed,
+            "p50_ms": percentile(every, 0.5) * 1e3,
+            "p99_ms": percentile(every, 0.99) * 1e3,
         }
     )
 
 
 def measure_reads(
-    reader: Reader, workload: Workload, n: int, salt: str
+    reader: Reader, workload: Workload, n: int, salt: str, min_seconds: float = 0.0
 ) -> dict[str, dict[str, float]]:
     films = workload.query_films(n, salt)
     users = workload.query_users(n, salt)
@@ -190,17 +218,20 @@ def measure_reads(
         "bookmarks_page": lambda i: reader.bookmarks_page(users[i]),
         "reviews_page": lambda i: reader.reviews_page(films[i]),
         "summary_from_rows": lambda i: reader.rating_summary_from_partition(films[i]),
+        "ping": lambda i: reader.ping(),
     }
     out: dict[str, dict[str, float]] = {}
     for query in QUERIES:
         count = max(10, int(n * SCAN_SHARE)) if query == "summary_from_rows" else n
-        latencies = []
-        for i in range(count):
+        latencies: list[float] = []
+        begin = time.perf_counter()
+        # At least min_seconds per query, so a fast store's reads also meet the writes.
+        while len(latencies) < count or time.perf_counter() - begin < min_seconds:
             t0 = time.perf_counter()
-            calls[query](i)
+            calls[query](len(latencies) % n)
             latencies.append(time.perf_counter() - t0)
         out[query] = {
-            "n": count,
+            "n": len(latencies),
             "p50_ms": percentile(latencies, 0.5) * 1e3,
             "p99_ms": percentile(latencies, 0.99) * 1e3,
         }
@@ -308,7 +339,9 @@ def run(config: Config) -> dict[str, Any]:
         order = list(config.stores) if r % 2 == 0 else list(reversed(config.stores))
         for name in order:
             entry: dict[str, Any] = {"round": r, "store": name}
-            entry["alone"] = measure_reads(readers[name], workload, config.queries, f"r{r}")
+            entry["alone"] = measure_reads(
+                readers[name], workload, config.queries, f"r{r}", config.min_seconds
+            )
             ready, stop = ctx.Event(), ctx.Event()
             results: mp.Queue[dict[str, float]] = ctx.Queue()
             proc = ctx.Process(target=background_writes, args=(config, name, ready, stop, results))
@@ -368,6 +401,9 @@ def parse(argv: Sequence[str] | None = None) -> Config:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--queries", type=int, default=1000, help="reads per query kind, round and mode")
     p.add_argument("--write-rate", type=float, default=200.0, help="background writes per second")
+    p.add_argument(
+        "--min-seconds", type=float, default=5.0, help="read each query for at least this long"
+    )
     p.add_argument("--no-load", action="store_true", help="measure the data already loaded")
     p.add_argument("--out", type=Path, help="write the JSON report here too")
     p.add_argument("--stop", action="store_true", help="stop the study's servers at the end")
@@ -397,6 +433,7 @@ def parse(argv: Sequence[str] | None = None) -> Config:
         out=a.out,
         stop=a.stop,
         verify=a.verify or not a.no_load,
+        min_seconds=a.min_seconds,
     )
     return config
 

@@ -1,0 +1,107 @@
+"""Markdown tables from the study's JSON reports (`--out`), for docs/research/ugc-storage.md:
+
+    python -m bench.ugc_storage.report REPORT.json [MORE.json ...]
+
+Loads, sizes and latencies are taken from whichever report has them (a load-only run and a
+later `--no-load` measuring run can be combined); later files win.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+from bench.ugc_storage.study import QUERIES
+
+STORES: Final = ("postgresql", "cassandra")
+LABELS: Final = {
+    "rating_summary": "rating summary of a film",
+    "bookmarks_page": "a user's bookmarks, first page",
+    "reviews_page": "a film's reviews by helpfulness, first page",
+    "summary_from_rows": "(summary from the film's rows, no summary table/counters)",
+    "ping": "(floor: a trivial query through the same driver)",
+}
+LOAD_TABLES: Final = ("ratings", "reviews", "review_votes", "bookmarks")
+
+
+def merge(paths: list[Path]) -> dict[str, Any]:
+    merged: dict[str, Any] = {"load": {}, "disk_bytes": {}, "summary": {}, "rounds": []}
+    for path in paths:
+        r = json.loads(path.read_text())
+        for key in ("load", "disk_bytes", "summary"):
+            merged[key].update(r.get(key) or {})
+        merged["rounds"] += r.get("rounds", [])
+        for key in ("sizes", "scale", "seed", "write_rate", "machine", "mismatches"):
+            if r.get(key):
+                merged[key] = r[key]
+    return merged
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{b / a:.1f}×" if a > 0 else "-"
+
+
+def tables(r: dict[str, Any]) -> str:
+    out: list[str] = []
+    stores = [s for s in STORES if s in r["load"]]
+    if stores:
+        out += [
+            "| table | " + " | ".join(f"{s} rows/s" for s in stores) + " | ratio |",
+            "|---|" + "---:|" * (len(stores) + 1),
+        ]
+        for t in LOAD_TABLES:
+            cells = [r["load"][s].get(t, {}).get("rows_per_s", 0.0) for s in stores]
+            rows = r["load"][stores[0]].get(t, {}).get("rows", 0)
+            line = f"| {t} ({rows:,} rows) | " + " | ".join(f"{c:,.0f}" for c in cells)
+            ratio_cell = ratio(cells[1], cells[0]) if len(cells) == 2 else ""
+            out.append(line + f" | {ratio_cell} |")
+        totals = [r["load"][s].get("total_with_settle", {}).get("seconds", 0.0) for s in stores]
+        out.append(
+            "| whole load incl. vacuum / flush + compaction, s | "
+            + " | ".join(f"{t:,.0f}" for t in totals)
+            + " | |"
+        )
+        out.append("")
+    sized = [s for s in STORES if s in r["disk_bytes"]]
+    if sized:
+        out += ["| store | table: MiB | total MiB |", "|---|---|---:|"]
+        for s in sized:
+            d = r["disk_bytes"][s]
+            parts = ", ".join(f"{t} {b / 2**20:,.0f}" for t, b in d.items())
+            out.append(f"| {s} | {parts} | {sum(d.values()) / 2**20:,.0f} |")
+        out.append("")
+    measured = [s for s in STORES if s in r["summary"]]
+    if measured:
+        head = " | ".join(f"{s} p50 / p99 ms" for s in measured)
+        out += [
+            f"| read | mode | {head} | p50 ratio |",
+            "|---|---|" + "---:|" * (len(measured) + 1),
+        ]
+        for q in QUERIES:
+            for mode in ("alone", "with_writes"):
+                cells = [r["summary"][s][mode][q] for s in measured]
+                text = " | ".join(f"{c['p50_ms']:.2f} / {c['p99_ms']:.1f}" for c in cells)
+                rat = ratio(cells[0]["p50_ms"], cells[1]["p50_ms"]) if len(cells) == 2 else ""
+                label = LABELS[q] if mode == "alone" else ""
+                out.append(f"| {label} | {mode.replace('_', ' ')} | {text} | {rat} |")
+        out.append("")
+        out += [
+            "| background writes | " + " | ".join(measured) + " |",
+            "|---|" + "---:|" * len(measured),
+        ]
+        for k, unit in (("writes_per_s", "/s"), ("p50_ms", " ms p50"), ("p99_ms", " ms p99")):
+            cells = [r["summary"][s]["writes"][k] for s in measured]
+            out.append(f"| {k} | " + " | ".join(f"{c:,.1f}{unit}" for c in cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> int:
+    print(tables(merge([Path(p) for p in sys.argv[1:]])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
