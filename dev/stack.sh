@@ -48,6 +48,11 @@ LOGS=$STACK_DIR/logs RUN=$STACK_DIR/run
 mkdir -p "$LOGS" "$RUN"
 
 log() { printf '%s %s\n' "$(date +%T)" "$*"; }
+
+# without_fds CMD...: CMD without the caller's open files beyond stdio. A daemon
+# started under `flock LOCK dev/stack.sh ...` would otherwise hold LOCK as long as
+# it runs, and every test waiting for LOCK with it.
+without_fds() { python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' "$@"; }
 die() { log "ERROR: $*"; exit 1; }
 
 # wait_for NAME SECONDS CMD...: polls CMD until it succeeds.
@@ -102,10 +107,7 @@ serverurl=unix://$RUN/supervisor.sock
 [include]
 files = $SUP_DIR/programs/*.conf
 EOC
-  # Without the caller's open files: a `flock LOCK dev/stack.sh ...` would
-  # otherwise hold LOCK for as long as supervisord runs.
-  "$VENV/bin/python" -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
-    "$VENV/bin/supervisord" -c "$SUP_CONF"
+  without_fds "$VENV/bin/supervisord" -c "$SUP_CONF"
   wait_for supervisord 20 sup_running
   log "supervisord started ($SUP_CONF)"
 }
@@ -252,7 +254,8 @@ pg_up() {
     fi
     mkdir -p "$PG_SOCKET_DIR"
     [ "$(id -u)" = 0 ] && { touch "$LOGS/postgres.log"; chown postgres: "$LOGS/postgres.log" "$PG_SOCKET_DIR"; }
-    as_pg "$bin/pg_ctl" -D "$data" -l "$LOGS/postgres.log" -w -t 60 \
+    local as_postgres=(); [ "$(id -u)" = 0 ] && as_postgres=(runuser -u postgres --)
+    without_fds "${as_postgres[@]}" "$bin/pg_ctl" -D "$data" -l "$LOGS/postgres.log" -w -t 60 \
       -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k '$PG_SOCKET_DIR' -c fsync=on" start >/dev/null
     wait_for postgres 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
     log "postgres started on :$PG_PORT"
@@ -332,7 +335,7 @@ redis_up() {
   log "redis started on :$REDIS_PORT (password required)"
 }
 
-es_up() { ./dev/elasticsearch/es.sh start; }
+es_up() { without_fds ./dev/elasticsearch/es.sh start; }
 es_down() { ./dev/elasticsearch/es.sh stop || true; }
 
 grpc_healthy() { "$VENV/bin/python" -m content_api.healthcheck --port "$1" --timeout 1; }
