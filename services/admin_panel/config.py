@@ -28,6 +28,9 @@ class PanelSettings(BaseSettings):
     admin_csrf_trusted_origins: list[str] = ["http://127.0.0.1:8080", "http://localhost:8080"]
     # False on the local stack (plain HTTP); true wherever TLS terminates in front.
     admin_secure_cookies: bool = False
+    # Behind TLS only (a local stack has none): redirect to https, HSTS for this long.
+    admin_ssl_redirect: bool = False
+    admin_hsts_seconds: int = Field(0, ge=0)
     admin_session_age_seconds: int = Field(8 * 3600, ge=60)
     admin_static_root: str = ".stack/admin/static"
     language_code: str = "ru"

@@ -17,6 +17,8 @@ def main() -> None:
     from admin_panel.config import settings
 
     django.setup()
+    # Refuse to serve over a catalogue schema the models no longer match.
+    call_command("check_content_schema")
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     cfg = settings()

@@ -116,6 +116,11 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = _cfg.admin_secure_cookies
 X_FRAME_OPTIONS = "DENY"
+# The TLS settings `check --deploy` asks for; on where TLS terminates in front.
+SECURE_SSL_REDIRECT = _cfg.admin_ssl_redirect
+SECURE_HSTS_SECONDS = _cfg.admin_hsts_seconds
+if _cfg.admin_ssl_redirect:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -75,7 +75,8 @@ class FilmWork(TimeStamped):
         validators=[MinValueValidator(RATING_MIN), MaxValueValidator(RATING_MAX)],
         help_text=_("From 0 to 10."),
     )
-    type = models.TextField(_("type"), choices=FilmType.choices, default=FilmType.MOVIE)
+    # Nullable in the table (rows from older imports); the form still requires one.
+    type = models.TextField(_("type"), choices=FilmType.choices, default=FilmType.MOVIE, null=True)
     genres: models.ManyToManyField[Genre, GenreFilmWork] = models.ManyToManyField(
         Genre, through="GenreFilmWork", verbose_name=_("genres")
     )
