@@ -185,11 +185,10 @@ async def test_user_calls_need_a_valid_token(u: UgcStubs) -> None:
     assert exc.code() == Code.UNAUTHENTICATED
 
 
-async def test_fifty_concurrent_ratings_of_one_film_give_the_exact_average(
-    u: UgcStubs, users: list[User], ugc: UgcServer
-) -> None:
+async def concurrent_ratings(u: UgcStubs, raters: list[User], ugc: UgcServer) -> None:
+    """50 users rate one film at once, then half change their score, some repeat
+    it and some delete it, all at once: the summary is exactly the rows'."""
     film = catalog.F_EMPIRE
-    raters = users[:50]
     scores = [(i * 7 + 3) % 11 for i in range(len(raters))]
 
     async def rate(user: User, score: int) -> None:
@@ -198,7 +197,6 @@ async def test_fifty_concurrent_ratings_of_one_film_give_the_exact_average(
         )
 
     await asyncio.gather(*(rate(user, s) for user, s in zip(raters, scores, strict=True)))
-    # Half of them change their mind at once, a few delete, a few repeat themselves.
     changed = {i: (scores[i] + 5) % 11 for i in range(0, 50, 2)}
     await asyncio.gather(
         *(rate(raters[i], s) for i, s in changed.items()),
@@ -217,6 +215,35 @@ async def test_fifty_concurrent_ratings_of_one_film_give_the_exact_average(
     ]
     rebuilt = ugc.check()
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+
+
+async def test_fifty_concurrent_ratings_of_one_film_give_the_exact_average(
+    u: UgcStubs, users: list[User], ugc: UgcServer
+) -> None:
+    await concurrent_ratings(u, users[:50], ugc)
+
+
+@pytest.fixture(scope="module")
+def ugc_sharded(server: AuthServer, test_redis: Proc, api: ApiServer) -> Iterator[UgcServer]:
+    """A UGC server spreading each film's summary over 4 rows."""
+    yield from start_ugc(
+        "sharded",
+        server,
+        test_redis.port,  # type: ignore[attr-defined]
+        api.port,
+        UGC_RATING_SHARDS="4",
+    )
+
+
+async def test_a_summary_spread_over_shards_is_just_as_exact(
+    ugc_sharded: UgcServer, users: list[User]
+) -> None:
+    async with grpc.aio.insecure_channel(ugc_sharded.target) as channel:
+        await concurrent_ratings(UgcStubs.on(channel), users[:50], ugc_sharded)
+    shards = ugc_sharded.sql(
+        "select count(*) from ugc.film_ratings where film_id = %s", catalog.F_EMPIRE
+    )
+    assert shards == [(4,)]
 
 
 async def test_the_rebuild_check_finds_a_drifted_aggregate(
