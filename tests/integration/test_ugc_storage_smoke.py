@@ -51,6 +51,7 @@ def run_study(tmp_path: Path, servers: Path, stores: str) -> dict[str, Any]:
         "--rounds=1",
         "--queries=20",
         "--write-rate=20",
+        "--min-seconds=0.5",
         f"--out={out}",
         "--stop",
     ]
@@ -84,3 +85,10 @@ def assert_sound(report: dict[str, Any], store: str) -> None:
 def test_postgresql_study(tmp_path: Path, servers_dir: Path) -> None:
     report = run_study(tmp_path, servers_dir, "postgresql")
     assert_sound(report, "postgresql")
+
+
+@pytest.mark.slow
+def test_cassandra_and_postgresql_study(tmp_path: Path, servers_dir: Path) -> None:
+    report = run_study(tmp_path, servers_dir, "postgresql,cassandra")
+    assert_sound(report, "postgresql")
+    assert_sound(report, "cassandra")
