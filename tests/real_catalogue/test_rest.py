@@ -74,7 +74,7 @@ async def real_edge(
     )
     edge = start_edge("real-envoy", api)
     yield edge.url
-    edge.proc.stop()
+    edge.stop()
     api.proc.stop()
     await drop_indices(es)
 
