@@ -111,6 +111,31 @@ def annotate_parameters(spec: dict[str, Any], descriptor: Path) -> None:
                     parameter["required"] = True
 
 
+def always_printed(field: descriptor_pb2.FieldDescriptorProto) -> bool:
+    """The edge's transcoder prints every field without presence, set or not
+    (always_print_primitive_fields): repeated fields and plain scalars, not proto3
+    `optional` scalars or singular messages."""
+    if field.label == descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED:
+        return True
+    return (
+        not field.proto3_optional and field.type != descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE
+    )
+
+
+def mark_required(spec: dict[str, Any], descriptor: Path) -> None:
+    """Each message's schema lists the fields every answer carries, so a response
+    that lacks one fails schema validation (gnostic marks none by itself)."""
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor.read_bytes()).file
+    messages = {message.name: message for file in files for message in file.message_type}
+    for name, schema in spec["components"]["schemas"].items():
+        message = messages.get(name)
+        if message is None or "required" in schema:
+            continue
+        required = [field.name for field in message.field if always_printed(field)]
+        if required:
+            schema["required"] = required
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--yaml", required=True, type=Path)
@@ -119,6 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     spec = yaml.safe_load(args.yaml.read_text())
     annotate_parameters(spec, args.descriptor)
+    mark_required(spec, args.descriptor)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "openapi.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False))
     (args.out / "index.html").write_text(INDEX)

@@ -57,6 +57,18 @@ def test_openapi_document_covers_every_route(spec: dict[str, Any]) -> None:
     assert "imdb_rating" in film  # proto field names, as the transcoder prints them
 
 
+async def test_fields_every_answer_carries_are_required(
+    http: httpx.AsyncClient, spec: dict[str, Any]
+) -> None:
+    """The transcoder prints every field without presence, so the schemas require
+    them; `optional` ones (a film's rating, a plot) may be absent."""
+    film = spec["components"]["schemas"]["Film"]
+    assert set(film["required"]) == {"uuid", "title", "genres", "actors", "writers", "directors"}
+    unrated = (await http.get(f"/api/v1/films/{c.F_UNRATED}")).json()
+    assert set(film["required"]) <= set(unrated)
+    assert "imdb_rating" not in unrated
+
+
 @pytest.mark.parametrize("path", PAGED)
 def test_paging_bounds_are_the_ones_the_service_enforces(spec: dict[str, Any], path: str) -> None:
     limits = contract_limits().page
