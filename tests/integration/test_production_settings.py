@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Final
 
 import psycopg
@@ -30,13 +31,13 @@ def test_a_wrong_postgres_password_is_refused() -> None:
         psycopg.connect(stack().pg_dsn("movies", password="not-the-password"), connect_timeout=5)
 
 
-def test_the_postgres_superuser_needs_its_password() -> None:
+def test_the_postgres_superuser_needs_its_password(tmp_path: Path) -> None:
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(
             stack().pg_dsn("postgres", user="postgres", password=None),
             connect_timeout=5,
-            # No ~/.pgpass or PGPASSWORD may supply one behind the test's back.
-            passfile=os.devnull,
+            # No ~/.pgpass may supply one behind the test's back.
+            passfile=str(tmp_path / "no-pgpass"),
         )
     with psycopg.connect(stack().admin_dsn, connect_timeout=5) as conn:
         assert conn.execute("select current_user").fetchone() == ("postgres",)
