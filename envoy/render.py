@@ -286,22 +286,44 @@ LOCAL_REPLY_CODES = {
 }
 
 
+# A gRPC call's local reply (a refused token, a rate limit) keeps Envoy's plain
+# text: Envoy sends the reply's body as grpc-message, so a JSON body would reach
+# gRPC clients as their error message.
+NOT_GRPC = {
+    "header_filter": {
+        "header": {
+            "name": "content-type",
+            "string_match": {"prefix": "application/grpc"},
+            "invert_match": True,
+            "treat_missing_header_as_empty": True,
+        }
+    }
+}
+
+
 def local_reply() -> dict[str, Any]:
     """Replies Envoy makes itself (a query parameter the transcoder cannot parse,
     no route, no upstream, timeouts) get the same JSON shape as the API's own
-    errors, with the matching gRPC code."""
+    errors, with the matching gRPC code; gRPC calls keep a plain message."""
     return {
         "mappers": [
             {
                 "filter": {
-                    "status_code_filter": {
-                        "comparison": {
-                            "op": "EQ",
-                            "value": {
-                                "default_value": status,
-                                "runtime_key": f"local_reply.s{status}",
+                    "and_filter": {
+                        "filters": [
+                            {
+                                "status_code_filter": {
+                                    "comparison": {
+                                        "op": "EQ",
+                                        "value": {
+                                            "default_value": status,
+                                            "runtime_key": f"local_reply.s{status}",
+                                        },
+                                    }
+                                }
                             },
-                        }
+                            NOT_GRPC,
+                        ]
                     }
                 },
                 "body_format_override": {

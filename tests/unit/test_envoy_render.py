@@ -147,3 +147,29 @@ def test_claim_headers_are_removed_before_they_are_set(config: dict[str, Any]) -
     claimed = {c["header_name"] for c in jwt["providers"]["auth"]["claim_to_headers"]}
     assert claimed
     assert removed == claimed
+
+
+def test_grpc_local_replies_keep_a_plain_message(config: dict[str, Any]) -> None:
+    """Envoy sends a local reply's body as grpc-message: the JSON body is for HTTP
+    clients only, a gRPC client reads "Jwt is missing", not a JSON document."""
+    mappers = [
+        mapper
+        for listener in config["static_resources"]["listeners"]
+        for f in listener["filter_chains"][0]["filters"]
+        for mapper in f["typed_config"].get("local_reply_config", {}).get("mappers", [])
+    ]
+    assert mappers
+    for mapper in mappers:
+        headers = [
+            f["header_filter"]["header"]
+            for f in mapper["filter"]["and_filter"]["filters"]
+            if "header_filter" in f
+        ]
+        assert headers == [
+            {
+                "name": "content-type",
+                "string_match": {"prefix": "application/grpc"},
+                "invert_match": True,
+                "treat_missing_header_as_empty": True,
+            }
+        ]
