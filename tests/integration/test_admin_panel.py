@@ -265,6 +265,7 @@ async def test_a_removed_role_loses_the_panel(panel: Panel, stubs: Stubs, admin_
 def test_russian_by_default_english_on_request(panel: Panel, browser: Browser) -> None:
     ru = browser.client.get("/admin/login/", headers={"Accept-Language": "ru"})
     assert "Войти" in ru.text
+    assert "Каталог онлайн-кинотеатра" in ru.text
     en = browser.client.get("/admin/login/", headers={"Accept-Language": "en"})
     assert "Log in" in en.text
 
