@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 
-from tests.support.procs import ROOT, VENV_BIN
-from tests.support.servers import Edge
+import pytest
+
+from tests.support.procs import ROOT, VENV_BIN, Proc
+from tests.support.servers import Edge, start_api, start_edge
+from tests.support.stack import stack
 
 MAX_EXAMPLES = 40
 SEED = 2
@@ -21,7 +25,31 @@ SEED = 2
 EXCLUDED_CHECKS = "unsupported_method"
 
 
-def test_schemathesis_with_every_check_finds_no_failure(edge: Edge) -> None:
+@pytest.fixture(scope="module")
+def roomy_edge(loaded_catalog: None, test_redis: Proc) -> Iterator[Edge]:
+    """The tests' catalogue behind an edge, with deadlines no loaded CI machine
+    reaches: a slow search must not become a 503 that not_a_server_error counts
+    (the shared `api` answers UNAVAILABLE after 1.5 s, on purpose, for other tests)."""
+    api = start_api(
+        "schemathesis-api",
+        {
+            "ELASTICSEARCH_URL": stack().es_url,
+            "ES_INDEX_PREFIX": "test_api_",
+            "ES_TIMEOUT_SECONDS": "8",
+            "REQUEST_DEADLINE_SECONDS": "10",
+            "REDIS_URL": f"redis://127.0.0.1:{test_redis.port}/0",  # type: ignore[attr-defined]
+        },
+    )
+    try:
+        edge = start_edge("schemathesis-edge", api, env={"ENVOY_ROUTE_TIMEOUT": "15s"})
+        yield edge
+        edge.stop()
+    finally:
+        api.proc.stop()
+
+
+def test_schemathesis_with_every_check_finds_no_failure(roomy_edge: Edge) -> None:
+    edge = roomy_edge
     env = {
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
