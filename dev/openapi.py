@@ -101,7 +101,9 @@ def annotate_parameters(spec: dict[str, Any], descriptor: Path) -> None:
             if operation is None:
                 continue
             for parameter in operation.get("parameters", []):
-                field = fields[operation["operationId"]][parameter["name"]]
+                field = fields[operation["operationId"]].get(parameter["name"])
+                if field is None:  # a sub-message's field ("filter.genre"): not annotated yet
+                    continue
                 options = field.options
                 if options.HasExtension(annotations_pb2.property):
                     keywords = schema_keywords(options.Extensions[annotations_pb2.property])
