@@ -237,11 +237,11 @@ def measure_api(
             for t in tgts:
                 if t.cold:
                     api.forget_cache()
-                before = api.door_counter("MAIN.backend_req") if t.door_keys else 0
+                before = api.door_fetches() if t.door_keys else 0
                 load = t.run(c, settings.duration_s)
                 series[(t.part, t.scenario, c)].runs.append(load)
                 if t.door_keys:
-                    fetches = api.door_counter("MAIN.backend_req") - before
+                    fetches = api.door_fetches() - before
                     seconds = load.requests / load.rps if load.rps else settings.duration_s
                     door.append(DoorFetches(t.scenario, c, t.door_keys, seconds, fetches))
     return list(series.values())

@@ -370,6 +370,18 @@ class BenchApi:
         ).stdout
         return sum(int(line.split()[1]) for line in out.splitlines() if line.startswith(name))
 
+    def door_fetches(self) -> int:
+        """The door's requests to the edge so far (MAIN.backend_req), read once the
+        worker threads have added theirs (they do a moment after each request)."""
+        last = self.door_counter("MAIN.backend_req")
+        for _ in range(20):
+            time.sleep(0.25)
+            now = self.door_counter("MAIN.backend_req")
+            if now == last:
+                break
+            last = now
+        return last
+
     def door_rss_mib(self) -> float:
         return tree_rss_mib(self.door.pid) if self.door is not None and self.door.alive() else 0.0
 
