@@ -426,9 +426,11 @@ def measure(settings: Settings) -> str:
             f"token check in a service, {c.what}: p50 < {TARGET_CHECK_P50_MS} ms",
             f"p50 {c.p50_ms:.3f} ms ({c.p50_ms / TARGET_CHECK_P50_MS:.2f}× the budget),"
             f" p99 {c.p99_ms:.3f} ms",
-            _verdict(c.p50_ms < TARGET_CHECK_P50_MS, f"{c.p50_ms:.3f} ms"),
+            _verdict(c.p50_ms < TARGET_CHECK_P50_MS, f"{c.p50_ms:.3f} ms")
+            if i == 0
+            else "for reference: the target is the check as deployed",
         ]
-        for c in checks
+        for i, c in enumerate(checks)
     ]
     return (
         "## Auth service\n\n"
