@@ -24,6 +24,7 @@ import orjson
 from bench import auth as bench_auth
 from bench import flood as bench_flood
 from bench import grpc_load, memory, rest_wrk, scale
+from bench import ugc as bench_ugc
 from bench.baselines.servers import DirectResponse, FastApiBaseline, film_json
 from bench.common import (
     ROOT,
@@ -681,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="runs per point (medians reported)")
     parser.add_argument("--memory-seconds", type=float, help="length of the memory run")
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: api,scale,memory,auth,flood"
+        "--skip", default="", help="comma-separated parts to skip: api,scale,memory,auth,flood,ugc"
     )
     parser.add_argument(
         "--keep-indices", action="store_true", help="keep the bench indices afterwards"
@@ -805,6 +806,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if "auth" not in skip:
         sections.append(bench_auth.measure(settings))
+    if "ugc" not in skip:
+        sections.append(bench_ugc.measure(settings))
         save("auth")
 
     if "flood" not in skip:

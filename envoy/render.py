@@ -75,6 +75,10 @@ class EdgeSettings(BaseSettings):
     envoy_jwt_cache_size: int = Field(10_000, ge=0)
     envoy_auth_rate_limit: int = Field(20, ge=1)
     envoy_auth_rate_interval_seconds: int = Field(60, ge=1)
+    # The UGC service's processes (comma-separated host:port; default
+    # 127.0.0.1:UGC_GRPC_PORT).
+    ugc_grpc_port: int = Field(50053, ge=1, le=65535)
+    ugc_upstreams: str = ""
 
     def upstreams(self) -> list[tuple[str, int]]:
         items = self.grpc_upstreams or f"127.0.0.1:{self.grpc_port}"
@@ -83,6 +87,11 @@ class EdgeSettings(BaseSettings):
 
     def auth_hosts(self) -> list[tuple[str, int]]:
         items = self.auth_upstreams or f"127.0.0.1:{self.auth_grpc_port}"
+        pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
+        return [(host, int(port)) for host, port in pairs]
+
+    def ugc_hosts(self) -> list[tuple[str, int]]:
+        items = self.ugc_upstreams or f"127.0.0.1:{self.ugc_grpc_port}"
         pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
         return [(host, int(port)) for host, port in pairs]
 
@@ -242,6 +251,14 @@ AUTH_RATE_LIMITED_PATHS = (
     "/api/v1/auth/(login|register|refresh)|/auth[.]v1[.]AuthService/(Login|Register|Refresh)"
 )
 PROVIDER = "auth"
+# The UGC service: a film's rating summary takes a token when one is sent (then
+# it carries the caller's own score), a film's reviews need none, every other
+# UGC call needs a user (the bookmarks are under /api/v1/users/ above).
+UGC_OPTIONAL_REST = "/api/v1/films/[^/]+/rating"
+UGC_OPTIONAL_GRPC = "/ugc[.]v1[.]RatingService/GetFilmRating"
+UGC_PUBLIC_REST = "/api/v1/films/[^/]+/reviews"
+UGC_PUBLIC_GRPC = "/ugc[.]v1[.]ReviewService/ListFilmReviews"
+UGC_REQUIRED = "/api/v1/films/[^/]+/(rating|reviews)|/api/v1/reviews/.*|/ugc[.]v1[.].*"
 # The gRPC services' own paths (/package.vN.Service/Method): served on the gRPC
 # listener only; the door's listener answers them 404.
 GRPC_PATHS = "/([a-z][a-z0-9_]*[.])+v[0-9]+[a-z0-9]*[.][A-Za-z0-9_.]+/[^/]*"
@@ -252,9 +269,20 @@ CATALOGUE_HEALTH_PATH = "/.door/catalogue-health"
 def jwt_rules() -> list[dict[str, Any]]:
     required = {"provider_name": PROVIDER}
     optional = {"requires_any": {"requirements": [required, {"allow_missing": {}}]}}
+    read = {"name": ":method", "string_match": {"safe_regex": {"regex": "GET|HEAD"}}}
     return [
         *({"match": {"prefix": prefix}, "requires": required} for prefix in AUTH_REQUIRED_PREFIXES),
         {"match": {"safe_regex": {"regex": AUTH_OPTIONAL_REGEX}}, "requires": optional},
+        # First match wins: the reads' rules come before the UGC catch-all. A rule
+        # without `requires` checks nothing.
+        {
+            "match": {"safe_regex": {"regex": UGC_OPTIONAL_REST}, "headers": [read]},
+            "requires": optional,
+        },
+        {"match": {"safe_regex": {"regex": UGC_OPTIONAL_GRPC}}, "requires": optional},
+        {"match": {"safe_regex": {"regex": UGC_PUBLIC_REST}, "headers": [read]}},
+        {"match": {"safe_regex": {"regex": UGC_PUBLIC_GRPC}}},
+        {"match": {"safe_regex": {"regex": UGC_REQUIRED}}, "requires": required},
     ]
 
 
@@ -375,6 +403,7 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "SEARCH_RETRY_AFTER": str(settings.envoy_search_rate_interval_seconds),
         "LOCAL_REPLY": local_reply(),
         "AUTH_ENDPOINTS": endpoints(settings.auth_hosts()),
+        "UGC_ENDPOINTS": endpoints(settings.ugc_hosts()),
         "AUTH_RATE_LIMITED_PATHS": AUTH_RATE_LIMITED_PATHS,
         "AUTH_RETRY_AFTER": str(settings.envoy_auth_rate_interval_seconds),
         "JWT_RULES": jwt_rules(),

@@ -54,6 +54,7 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
         "## Memory",
         "## Auth service",
         "## Search flood",
+        "## UGC service",
     ):
         assert heading in text
     assert "_not run_" not in text
