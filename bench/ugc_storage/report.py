@@ -2,18 +2,20 @@
 
     python -m bench.ugc_storage.report REPORT.json [MORE.json ...]
 
-Loads, sizes and latencies are taken from whichever report has them (a load-only run and a
-later `--no-load` measuring run can be combined); later files win.
+Reports are combined: loads of the same store and table over several files give the median
+rows/s (and the range), latencies are the medians over every round of every file, sizes
+come from the last file that has them. Combine reports of one scale only.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any, Final
 
-from bench.ugc_storage.study import QUERIES
+from bench.ugc_storage.study import QUERIES, summarize
 
 STORES: Final = ("postgresql", "cassandra")
 LABELS: Final = {
@@ -27,15 +29,30 @@ LOAD_TABLES: Final = ("ratings", "reviews", "review_votes", "bookmarks")
 
 
 def merge(paths: list[Path]) -> dict[str, Any]:
-    merged: dict[str, Any] = {"load": {}, "disk_bytes": {}, "summary": {}, "rounds": []}
+    merged: dict[str, Any] = {"load": {}, "loads": {}, "disk_bytes": {}, "rounds": []}
     for path in paths:
         r = json.loads(path.read_text())
-        for key in ("load", "disk_bytes", "summary"):
-            merged[key].update(r.get(key) or {})
+        merged["disk_bytes"].update(r.get("disk_bytes") or {})
         merged["rounds"] += r.get("rounds", [])
+        for store, tables in (r.get("load") or {}).items():
+            for table, numbers in tables.items():
+                merged["loads"].setdefault(store, {}).setdefault(table, []).append(numbers)
         for key in ("sizes", "scale", "seed", "write_rate", "machine", "mismatches"):
             if r.get(key):
                 merged[key] = r[key]
+    for store, tables in merged["loads"].items():
+        merged["load"][store] = {
+            table: {
+                k: statistics.median(run[k] for run in runs)
+                for k in runs[0]
+                if all(k in run for run in runs)
+            }
+            for table, runs in tables.items()
+        }
+    merged["runs"] = {
+        store: len(tables.get("ratings", [])) for store, tables in merged["loads"].items()
+    }
+    merged["summary"] = summarize(merged) if merged["rounds"] else {}
     return merged
 
 
@@ -47,8 +64,11 @@ def tables(r: dict[str, Any]) -> str:
     out: list[str] = []
     stores = [s for s in STORES if s in r["load"]]
     if stores:
+        runs = ", ".join(f"{s}: {r['runs'][s]}" for s in stores)
         out += [
-            "| table | " + " | ".join(f"{s} rows/s" for s in stores) + " | ratio |",
+            f"Median over load runs ({runs}):",
+            "",
+            "| table | " + " | ".join(f"{s} rows/s" for s in stores) + " | PG ÷ C* |",
             "|---|" + "---:|" * (len(stores) + 1),
         ]
         for t in LOAD_TABLES:
@@ -76,7 +96,7 @@ def tables(r: dict[str, Any]) -> str:
     if measured:
         head = " | ".join(f"{s} p50 / p99 ms" for s in measured)
         out += [
-            f"| read | mode | {head} | p50 ratio |",
+            f"| read | mode | {head} | p50 C* ÷ PG |",
             "|---|---|" + "---:|" * (len(measured) + 1),
         ]
         for q in QUERIES:
