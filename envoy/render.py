@@ -75,6 +75,12 @@ class EdgeSettings(BaseSettings):
     envoy_jwt_cache_size: int = Field(10_000, ge=0)
     envoy_auth_rate_limit: int = Field(20, ge=1)
     envoy_auth_rate_interval_seconds: int = Field(60, ge=1)
+    # The admin panel (services/admin_panel, plain HTTP): its processes
+    # (comma-separated host:port; default 127.0.0.1:ADMIN_PORT) and how long a
+    # page may take (a save with many inline rows).
+    admin_port: int = Field(8000, ge=1, le=65535)
+    admin_upstreams: str = ""
+    envoy_admin_route_timeout: str = "30s"
     # The UGC service's processes (comma-separated host:port; default
     # 127.0.0.1:UGC_GRPC_PORT).
     ugc_grpc_port: int = Field(50053, ge=1, le=65535)
@@ -82,6 +88,11 @@ class EdgeSettings(BaseSettings):
 
     def upstreams(self) -> list[tuple[str, int]]:
         items = self.grpc_upstreams or f"127.0.0.1:{self.grpc_port}"
+        pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
+        return [(host, int(port)) for host, port in pairs]
+
+    def admin_hosts(self) -> list[tuple[str, int]]:
+        items = self.admin_upstreams or f"127.0.0.1:{self.admin_port}"
         pairs = (item.strip().rsplit(":", 1) for item in items.split(","))
         return [(host, int(port)) for host, port in pairs]
 
@@ -403,6 +414,7 @@ def render(settings: EdgeSettings, descriptor: Path) -> dict[str, Any]:
         "SEARCH_RETRY_AFTER": str(settings.envoy_search_rate_interval_seconds),
         "LOCAL_REPLY": local_reply(),
         "AUTH_ENDPOINTS": endpoints(settings.auth_hosts()),
+        "ADMIN_ENDPOINTS": endpoints(settings.admin_hosts()),
         "UGC_ENDPOINTS": endpoints(settings.ugc_hosts()),
         "AUTH_RATE_LIMITED_PATHS": AUTH_RATE_LIMITED_PATHS,
         "AUTH_RETRY_AFTER": str(settings.envoy_auth_rate_interval_seconds),
