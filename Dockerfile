@@ -27,6 +27,8 @@ ARG GRPC_UPSTREAMS=content-api:50051
 ARG AUTH_UPSTREAMS=auth:50052 AUTH_ISSUER=movies-auth AUTH_AUDIENCE=movies
 # The UGC service's processes.
 ARG UGC_UPSTREAMS=ugc:50053
+# The admin panel's processes (plain HTTP, /admin/).
+ARG ADMIN_UPSTREAMS=admin:8000
 # Rendered where the edge image keeps the files: the renderer reads the descriptor
 # set (its services) and lists the docs folder (one route per file). The edge
 # listener takes the door's container (service `envoy`, its port not published).
@@ -34,7 +36,7 @@ RUN mkdir -p /etc/envoy && cp -r gen/descriptors.pb gen/docs /etc/envoy/ \
     && ENVOY_LISTEN_ADDRESS=0.0.0.0 ENVOY_EDGE_LISTEN_ADDRESS=0.0.0.0 \
     GRPC_UPSTREAMS=$GRPC_UPSTREAMS DOCS_DIR=/etc/envoy/docs \
     AUTH_UPSTREAMS=$AUTH_UPSTREAMS AUTH_ISSUER=$AUTH_ISSUER AUTH_AUDIENCE=$AUTH_AUDIENCE \
-    UGC_UPSTREAMS=$UGC_UPSTREAMS \
+    UGC_UPSTREAMS=$UGC_UPSTREAMS ADMIN_UPSTREAMS=$ADMIN_UPSTREAMS \
     .venv/bin/python envoy/render.py --descriptor /etc/envoy/descriptors.pb --out /app/envoy.yaml
 # The door's VCL and varnishd arguments, for the Varnish image.
 ARG DOOR_BACKEND_HOST=envoy
