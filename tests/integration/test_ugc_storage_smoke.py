@@ -82,12 +82,14 @@ def assert_sound(report: dict[str, Any], store: str) -> None:
     assert summary["writes"]["writes_per_s"] > 0
 
 
+@pytest.mark.timeout(STUDY_TIMEOUT_S + 60)
 def test_postgresql_study(tmp_path: Path, servers_dir: Path) -> None:
     report = run_study(tmp_path, servers_dir, "postgresql")
     assert_sound(report, "postgresql")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(STUDY_TIMEOUT_S + 60)
 def test_cassandra_and_postgresql_study(tmp_path: Path, servers_dir: Path) -> None:
     report = run_study(tmp_path, servers_dir, "postgresql,cassandra")
     assert_sound(report, "postgresql")
