@@ -42,7 +42,9 @@ _SUMMARY: Final = (
     + ", (select score from ugc.ratings where film_id = %s and user_id = %s)"
     " from ugc.film_ratings where film_id = %s"
 ).encode()
-_PUT_RATING: Final = b"select ugc.put_rating(%s::uuid, %s::uuid, %s::smallint, %s::smallint)"
+_PUT_RATING: Final = (
+    b"select * from ugc.put_rating_summary(%s::uuid, %s::uuid, %s::smallint, %s::smallint)"
+)
 _DELETE_RATING: Final = b"select ugc.delete_rating(%s::uuid, %s::uuid, %s::smallint)"
 _REVIEW_COLUMNS: Final = (
     "id, film_id, user_id, body, score, spoiler, created_at, edited_at,"
@@ -91,15 +93,12 @@ class PostgresStore:
 
     # Ratings
     async def put_rating(self, film_id: str, user_id: str, score: int) -> RatingSummary:
-        """One round trip: the write (a function, its own transaction) and the
-        summary read after it, pipelined."""
+        """One statement: the write and the summary after it (migration 0003)."""
         async with self._pool.connection() as conn:
-            async with conn.pipeline():
-                await conn.execute(_PUT_RATING, (film_id, user_id, score, self._shard(user_id)))
-                cur = await conn.execute(_SUMMARY, (film_id, user_id, film_id))
+            cur = await conn.execute(_PUT_RATING, (film_id, user_id, score, self._shard(user_id)))
             row = await cur.fetchone()
         assert row is not None
-        return _summary(film_id, row)
+        return _summary(film_id, (*row, score))
 
     async def delete_rating(self, film_id: str, user_id: str) -> None:
         async with self._pool.connection() as conn:
