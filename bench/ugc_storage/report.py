@@ -56,6 +56,14 @@ def merge(paths: list[Path]) -> dict[str, Any]:
     return merged
 
 
+def _spread(median: float, runs: list[dict[str, float]]) -> str:
+    """The median, and the range when there were several runs."""
+    if len(runs) < 2:
+        return f"{median:,.0f}"
+    values = [run["rows_per_s"] for run in runs]
+    return f"{median:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+
+
 def ratio(a: float, b: float) -> str:
     return f"{b / a:.1f}×" if a > 0 else "-"
 
@@ -74,7 +82,9 @@ def tables(r: dict[str, Any]) -> str:
         for t in LOAD_TABLES:
             cells = [r["load"][s].get(t, {}).get("rows_per_s", 0.0) for s in stores]
             rows = r["load"][stores[0]].get(t, {}).get("rows", 0)
-            line = f"| {t} ({rows:,} rows) | " + " | ".join(f"{c:,.0f}" for c in cells)
+            line = f"| {t} ({rows:,} rows) | " + " | ".join(
+                _spread(c, r["loads"][s].get(t, [])) for c, s in zip(cells, stores, strict=True)
+            )
             ratio_cell = ratio(cells[1], cells[0]) if len(cells) == 2 else ""
             out.append(line + f" | {ratio_cell} |")
         totals = [r["load"][s].get("total_with_settle", {}).get("seconds", 0.0) for s in stores]
