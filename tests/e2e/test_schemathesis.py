@@ -11,19 +11,16 @@ import os
 import subprocess
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from tests.support import catalog as c
 from tests.support.procs import ROOT, VENV_BIN, Proc
 from tests.support.servers import Edge, start_api, start_edge
 from tests.support.stack import stack
 
 MAX_EXAMPLES = 40
 SEED = 2
-# A method nobody knows (schemathesis sends QUERY) passes the door (Varnish) to
-# Envoy, whose HTTP/1 codec refuses it with a bare 400 before a route can answer
-# 405 with Allow (OPTIONS, DELETE... do get that 405): the door's to fix. Every
-# other check runs.
-EXCLUDED_CHECKS = "unsupported_method"
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +62,6 @@ def test_schemathesis_with_every_check_finds_no_failure(roomy_edge: Edge) -> Non
             edge.url,
             "--checks",
             "all",
-            "--exclude-checks",
-            EXCLUDED_CHECKS,
             "--max-examples",
             str(MAX_EXAMPLES),
             "--seed",
@@ -84,3 +79,15 @@ def test_schemathesis_with_every_check_finds_no_failure(roomy_edge: Edge) -> Non
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "passed" in result.stdout
+
+
+@pytest.mark.parametrize("method", ["QUERY", "PROPFIND"])
+async def test_a_method_nobody_knows_is_405_with_allow(
+    http: httpx.AsyncClient, method: str
+) -> None:
+    """What schemathesis' unsupported_method check sends: the door asks it as OPTIONS."""
+    resp = await http.request(method, f"/api/v1/films/{c.F_NEW_HOPE}")
+    assert resp.status_code == 405, resp.text
+    assert resp.headers["allow"] == "GET, HEAD"
+    assert resp.json()["code"] == 12
+    assert (await http.request(method, "/api/v1/nowhere")).status_code == 404
