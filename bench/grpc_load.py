@@ -51,8 +51,10 @@ def run(
     messages: Sequence[dict[str, Any]],
     concurrency: int,
     duration_s: float,
+    metadata: dict[str, str] | None = None,
 ) -> Load:
-    """`method` is `package.Service/Method`; each call sends the next of `messages`."""
+    """`method` is `package.Service/Method`; each call sends the next of `messages`
+    (with `metadata`, e.g. a bearer token, on every call)."""
     ghz = ensure_ghz()
     with tempfile.TemporaryDirectory(prefix="bench-ghz-") as tmp:
         data = Path(tmp) / "data.json"
@@ -79,6 +81,7 @@ def run(
                 "5s",
                 "--format",
                 "json",
+                *(["--metadata", json.dumps(metadata)] if metadata else []),
                 target,
             ],
             capture_output=True,

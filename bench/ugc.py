@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -56,6 +57,7 @@ REVIEWS = 1_000_000
 POPULAR_FILMS = 10
 POPULAR_REVIEWS = 20_000
 REVIEW_CONCURRENCY = (1, 16)
+RATE = "ugc.v1.RatingService/PutRating"
 READ_RUNS = 3
 
 # The issue's targets.
@@ -221,6 +223,7 @@ def _verdict(ok: bool, text: str) -> str:
 def measure(settings: Settings) -> str:
     """Runs every UGC measurement; returns the report's section."""
     started = time.strftime("%H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     redis_db1 = f"{REDIS_URL.rsplit('/', 1)[0]}/1"
     cat = Catalogue(settings.api_films)
     cat.ensure_rows()
@@ -259,7 +262,7 @@ def measure(settings: Settings) -> str:
         api.start()
         wait_until(lambda: _jwks_fetched(api.admin_port), 30, "bench edge JWKS")
         tokens = asyncio.run(_users(auth.target, USERS))
-        rows, spread, one = ratings(api.url, films, tokens, settings)
+        rows, spread, one = ratings(api.url, ugc.target, films, tokens, settings)
         reads, ratio_runs = summary_vs_detail(api.url, hot, settings)
         rows += reads
         load_s = load_reviews(ugc, films, reviews_total)
@@ -268,6 +271,7 @@ def measure(settings: Settings) -> str:
         api.stop()
         ugc_gen.close()
         auth_gen.close()
+    load_after = os.getloadavg()[0]
     review_rows = [r for r in rows if r.what.startswith("reviews")]
     worst_review = max(review_rows, key=lambda r: r.concurrency)
     ratio_value = statistics.median(ratio_runs)
@@ -321,11 +325,12 @@ def measure(settings: Settings) -> str:
     )
     return (
         "## UGC service\n\n"
-        f"Measured from {started}.\n\n"
+        f"Measured from {started}; load average (1 min) {load_before:.1f} at the start,"
+        f" {load_after:.1f} at the end, on {os.cpu_count()} cores.\n\n"
         + md_table(["target", "measured", "verdict"], targets)
         + "\n\n"
         + table
-        + f"\n\nWrites: `wrk -t1 -c{CONCURRENCY}` through the bench's edge (jwt_authn,"
+        + f"\n\nWrites: `wrk -t1 -c{CONCURRENCY}` through the bench's door and edge (jwt_authn,"
         f" transcoder), {USERS} users' tokens in turn, each request a real change (another"
         " score than the user's last one on that film); the UGC server with the stack's"
         " defaults (one summary row per film, UGC_RATING_SHARDS=1, a pool of 10"
@@ -339,7 +344,7 @@ def measure(settings: Settings) -> str:
 
 
 def ratings(
-    url: str, films: Sequence[str], tokens: Sequence[str], settings: Settings
+    url: str, target: str, films: Sequence[str], tokens: Sequence[str], settings: Settings
 ) -> tuple[list[Row], Load, Load]:
     n = max(len(films), 20_000)
     spread_lines = rating_lines(films, tokens, n)
@@ -351,11 +356,22 @@ def ratings(
         spread_runs.append(wrk_requests(url, spread_lines, CONCURRENCY, settings.duration_s))
         hot_runs.append(wrk_requests(url, hot_lines, CONCURRENCY, settings.duration_s))
     spread, one = Load.median(spread_runs), Load.median(hot_runs)
-    log(f"ugc: ratings spread {spread}, one film {one}")
+    # The service alone: ghz straight at it, one user's token (ghz sends the same
+    # metadata on every call), each call another film or another score.
+    messages = [{"film_id": films[(i * 7919) % len(films)], "score": i % 11} for i in range(n)]
+    bearer = {"authorization": f"Bearer {tokens[0]}"}
+    direct = Load.median(
+        [
+            grpc_load.run(target, RATE, messages, CONCURRENCY, settings.duration_s, bearer)
+            for _ in range(settings.repeats)
+        ]
+    )
+    log(f"ugc: ratings spread {spread}, one film {one}, gRPC direct {direct}")
     return (
         [
             Row(f"PUT rating, {len(films):,} films", CONCURRENCY, spread),
             Row("PUT rating, one film (hot row)", CONCURRENCY, one),
+            Row(f"PutRating, gRPC direct, {len(films):,} films", CONCURRENCY, direct),
         ],
         spread,
         one,
