@@ -27,6 +27,7 @@ TEMPLATE = HERE / "door.vcl.tmpl"
 # What the probe asks Envoy's edge listener (envoy/render.py, CATALOGUE_HEALTH_PATH).
 CATALOGUE_HEALTH_PATH = "/.door/catalogue-health"
 DURATION = re.compile(r"(\d+(?:\.\d+)?)s")
+WORKSPACE_CLIENT_DEFAULT = 96 * 1024  # varnishd's own default
 
 
 def seconds(duration: str) -> float:
@@ -66,7 +67,7 @@ class DoorSettings(BaseSettings):
     # Request headers: the edge answers 431 above ENVOY_MAX_REQUEST_HEADERS_KB; the
     # door reads DOOR_HEADER_ROOM times that before its own parser gives up.
     envoy_max_request_headers_kb: int = Field(16, ge=1, le=8192)
-    door_header_room: int = Field(4, ge=2)
+    door_header_room: int = Field(2, ge=2)
     # Time to send the request headers, which is also a kept-alive connection's idle time.
     envoy_request_headers_timeout: str = "10s"
     # varnishd's working directory (shared memory for varnishstat, the compiled VCL).
@@ -109,7 +110,9 @@ def params(settings: DoorSettings) -> dict[str, str]:
         # answers oversized headers, not the door's parser.
         "http_req_hdr_len": str(header_bytes),
         "http_req_size": str(header_bytes),
-        "workspace_client": str(header_bytes * 2),
+        # The request's headers live in the client workspace (per request in
+        # flight: its size is the door's memory per connection being served).
+        "workspace_client": str(max(WORKSPACE_CLIENT_DEFAULT, header_bytes * 2)),
         "http_max_hdr": "256",
     }
 
