@@ -454,13 +454,15 @@ varnish_up() {
   mkdir -p "$STACK_DIR/varnish"
   export DOOR_WORKDIR=${DOOR_WORKDIR:-$STACK_DIR/varnish/work}
   "$VENV/bin/python" varnish/door.py render --out "$vcl"
-  if pid_alive varnish && cmp -s "$vcl" "$RUN/varnish.applied.vcl" \
+  # What runs is the VCL and varnishd's arguments (the door's limits): either changed, restart.
+  { cat "$vcl"; "$VENV/bin/python" varnish/door.py args --vcl "$vcl"; } >"$STACK_DIR/varnish/door.state"
+  if pid_alive varnish && cmp -s "$STACK_DIR/varnish/door.state" "$RUN/varnish.applied" \
      && curl -s -o /dev/null "http://127.0.0.1:$ENVOY_PORT/.door/"; then
     log "varnish already up on :$ENVOY_PORT"; return
   fi
   stop_pid varnish
   start_bg varnish "$VENV/bin/python" varnish/door.py launch --vcl "$vcl"
-  cp "$vcl" "$RUN/varnish.applied.vcl"
+  cp "$STACK_DIR/varnish/door.state" "$RUN/varnish.applied"
   wait_for varnish 30 curl -s -o /dev/null "http://127.0.0.1:$ENVOY_PORT/.door/"
   log "varnish (the door) on :$ENVOY_PORT, in front of Envoy's 127.0.0.1:$ENVOY_EDGE_PORT"
 }
