@@ -285,3 +285,20 @@ def test_change_list_counts_are_estimated_on_big_tables(panel: Panel) -> None:
     whole, filtered = (int(x) for x in checked.stdout.strip().splitlines()[-1].split())
     assert whole == -1 or whole >= 0
     assert filtered >= 1
+
+
+async def test_signing_out_ends_the_auth_session(
+    panel: Panel, server: AuthServer, stubs: Stubs, admin_token: str
+) -> None:
+    email = "done@example.org"
+    await account(stubs, admin_token, email, "editor")
+    b = signed_in(panel, email)
+    assert b.post("/admin/logout/", {}, form_page="/admin/").status_code == 200
+    assert b.get("/admin/").status_code == 302
+    open_sessions = server.sql(
+        "select count(*) from auth.sessions s join auth.users u on u.id = s.user_id"
+        " where u.email = %s and s.revoked_at is null",
+        email,
+    )
+    assert open_sessions == [(0,)]
+    b.close()

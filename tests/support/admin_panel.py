@@ -124,8 +124,9 @@ class Browser:
         assert found, f"no CSRF token on {path}: {page.status_code}"
         return found.group(1)
 
-    def post(self, path: str, data: dict[str, str]) -> httpx.Response:
-        token = self.csrf(path)
+    def post(self, path: str, data: dict[str, str], form_page: str = "") -> httpx.Response:
+        """Submits `data` to `path` with the CSRF token of `form_page` (default: `path`)."""
+        token = self.csrf(form_page or path)
         return self.client.post(
             path,
             data={"csrfmiddlewaretoken": token, **data},
