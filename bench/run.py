@@ -10,6 +10,7 @@ own content API, Envoy edge and baselines on free ports, over its own catalogues
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import urllib.parse
@@ -76,7 +77,9 @@ class DoorFetches:
 
     @property
     def per_key_per_expiry(self) -> float:
-        expiries = self.keys * max(1.0, self.seconds / DOOR_MAX_AGE_S)
+        """A copy expires every max-age: within a run of T seconds, at most
+        floor(T / max-age) + 1 times (once just after the start)."""
+        expiries = self.keys * (math.floor(self.seconds / DOOR_MAX_AGE_S) + 1)
         return self.fetches / expiries
 
 
