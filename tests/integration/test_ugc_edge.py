@@ -167,6 +167,7 @@ async def test_reviews_votes_and_bookmarks_over_rest(http: httpx.AsyncClient) ->
     mark = f"/api/v1/users/me/bookmarks/{FILM}"
     saved = ok(await http.put(mark, headers=voter))
     assert saved["film_id"] == FILM
+    assert saved["title"] == "Star Wars: Episode V - The Empire Strikes Back"
     assert ok(await http.put(mark, headers=voter))["create_time"] == saved["create_time"]
     listing = await http.get("/api/v1/users/me/bookmarks", headers=voter)
     (item,) = ok(listing)["bookmarks"]

@@ -166,8 +166,7 @@ class Handlers:
 
     # BookmarkService
     async def put_bookmark(self, r: bookmark_pb.PutBookmarkRequest, c: Context) -> Message:
-        bookmark = await self._ugc.put_bookmark(current_principal(), r.film_id)
-        return bookmark_pb.Bookmark(film_id=bookmark.film_id, create_time=_ts(bookmark.created_at))
+        return bookmark_pb2(await self._ugc.put_bookmark(current_principal(), r.film_id))
 
     async def delete_bookmark(self, r: bookmark_pb.DeleteBookmarkRequest, c: Context) -> Message:
         await self._ugc.delete_bookmark(current_principal(), r.film_id)

@@ -31,7 +31,6 @@ from ugc_service.domain.models import (
     ReviewSort,
     Vote,
 )
-from ugc_service.domain.models import Bookmark as BookmarkRow
 from ugc_service.service_layer import paging
 from ugc_service.service_layer.paging import PageLimits
 from ugc_service.service_layer.ports import (
@@ -105,6 +104,11 @@ class UgcService:
     async def _require_film(self, film_id: str) -> str:
         """The film must be in the catalogue; a write cannot proceed unchecked."""
         film_id = _uuid(film_id, "film_id")
+        await self._require(film_id)
+        return film_id
+
+    async def _require(self, film_id: str) -> Film:
+        film_id = _uuid(film_id, "film_id")
         try:
             film = await self._catalogue.film(film_id)
         except CatalogueUnavailableError:
@@ -114,7 +118,7 @@ class UgcService:
             ) from None
         if film is None:
             raise NotFoundError(f"film {film_id} not found", "FILM_NOT_FOUND")
-        return film_id
+        return film
 
     async def _known_film(self, film_id: str) -> str:
         """For reads: an unknown film is 404, but a catalogue outage does not stop
@@ -240,9 +244,10 @@ class UgcService:
         return review
 
     # Bookmarks
-    async def put_bookmark(self, who: Principal, film_id: str) -> BookmarkRow:
-        film_id = await self._require_film(film_id)
-        return await self._store.put_bookmark(who.user_id, film_id)
+    async def put_bookmark(self, who: Principal, film_id: str) -> BookmarkedFilm:
+        film_id = _uuid(film_id, "film_id")
+        film = await self._require(film_id)
+        return BookmarkedFilm(await self._store.put_bookmark(who.user_id, film_id), film)
 
     async def delete_bookmark(self, who: Principal, film_id: str) -> None:
         await self._store.delete_bookmark(who.user_id, _uuid(film_id, "film_id"))
