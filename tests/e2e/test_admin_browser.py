@@ -28,6 +28,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support.admin_panel import PASSWORD, Panel, content_database, start_panel
+from tests.support.prereq import require
 from tests.support.procs import ROOT, VENV_BIN, wait_until
 from tests.support.stack import stack
 
@@ -41,13 +42,10 @@ LOADS = 5
 BIG_CATALOGUE = "admin_test_films_100k"
 BIG_FILMS = 100_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium (make tools)"
-)
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    require(CHROMIUM.exists(), "needs Debian's chromium: `make tools` (apt-get install chromium)")
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
