@@ -4,8 +4,8 @@ the edge against the content API's film detail, and a film's reviews by
 helpfulness at the storage study's size.
 
 Everything runs beside the dev stack, never in its way: the bench's own auth
-server (database `auth_test_bench_ugc`, Redis db 1) and UGC server (database
-`ugc_test_bench`), over the bench's catalogue (`Catalogue(settings.api_films)`,
+server (database `auth_test_ugc_bench_<pid>`, Redis db 1) and UGC server (database
+`ugc_test_bench_<pid>`), over the bench's catalogue (`Catalogue(settings.api_films)`,
 the API part's), behind the bench's own edge rendered from the stack's template.
 Writes go through the edge with `wrk` (HTTP/1.1, one connection per unit of
 concurrency, a Lua script cycling over pre-formatted requests, each with a
@@ -231,8 +231,11 @@ def measure(settings: Settings) -> str:
     films = cat.film_ids(min(SPREAD_FILMS, cat.films), seed=31)
     hot = films[:HOT_FILMS]
     reviews_total = 20_000 if settings.smoke else REVIEWS
+    # Databases named per process: a second bench (another checkout's, a smoke
+    # test) must not drop this one's under it.
+    run_name = f"bench_{os.getpid()}"
     auth_gen = start_auth(
-        "bench_ugc",
+        f"ugc_{run_name}",
         REDIS_PORT,
         ACCESS_TOKEN_TTL_SECONDS="3600",
         LOG_LEVEL="WARNING",
@@ -241,7 +244,7 @@ def measure(settings: Settings) -> str:
     auth = next(auth_gen)
     api = BenchApi(cat)  # ports chosen now, started below
     ugc_gen = start_ugc(
-        "bench",
+        run_name,
         auth,
         REDIS_PORT,
         api.grpc_port,
