@@ -62,7 +62,7 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
     results = json.loads(raw.read_text())
     api = results["api"]
     parts = {row["part"] for row in api}
-    assert parts == {"baseline", "REST via Envoy", "REST, edge cache off", "gRPC direct"}
+    assert parts == {"baseline", "REST via the door", "REST, door cache off", "gRPC direct"}
     scenarios = {row["scenario"] for row in api}
     assert {"Envoy direct_response", "FastAPI + Redis cache hit"} <= scenarios
     for row in api:
@@ -80,5 +80,9 @@ def test_smoke_suite_produces_every_table(tmp_path: Path) -> None:
 
     memory = results["memory"]
     assert memory["load"]["rps"] > 0
-    assert {t["name"] for t in memory["tracks"]} == {"content-api (gRPC)", "Envoy (edge)"}
+    assert {t["name"] for t in memory["tracks"]} == {
+        "content-api (gRPC)",
+        "Envoy (edge)",
+        "Varnish (the door)",
+    }
     assert all(t["samples"] for t in memory["tracks"])
