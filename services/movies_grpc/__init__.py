@@ -11,6 +11,7 @@ from movies_grpc.runner import (
     UndecodableRequest,
     lenient_parser,
 )
+from movies_grpc.serving import serve_until_signalled
 
 __all__ = [
     "BAD_ENCODING",
@@ -24,5 +25,6 @@ __all__ = [
     "add_health_and_reflection",
     "lenient_parser",
     "nearest",
+    "serve_until_signalled",
     "set_serving",
 ]

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
-
 import grpc
 
 from movies_auth import TokenCheckSettings, token_check
-from movies_grpc import add_health_and_reflection, set_serving
+from movies_grpc import serve_until_signalled
 from ugc_service.bootstrap import build_app
 from ugc_service.config import Settings
 from ugc_service.entrypoints.grpc_server import SERVICE_NAMES, access_policy, generic_handlers
-
-log = logging.getLogger(__name__)
 
 
 async def serve(settings: Settings, token_settings: TokenCheckSettings) -> None:
@@ -29,17 +23,5 @@ async def serve(settings: Settings, token_settings: TokenCheckSettings) -> None:
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 1 << 16)],
         )
         server.add_generic_rpc_handlers(generic_handlers(app))
-        health = add_health_and_reflection(server, SERVICE_NAMES)
         address = f"{settings.ugc_grpc_host}:{settings.ugc_grpc_port}"
-        server.add_insecure_port(address)
-        await server.start()
-        await set_serving(health, SERVICE_NAMES, True)
-        log.info("serving", extra={"address": address})
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        log.info("shutting down", extra={"grace_s": settings.shutdown_grace_seconds})
-        await set_serving(health, SERVICE_NAMES, False)
-        await server.stop(settings.shutdown_grace_seconds)
+        await serve_until_signalled(server, SERVICE_NAMES, address, settings.shutdown_grace_seconds)
