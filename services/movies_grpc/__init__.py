@@ -10,6 +10,7 @@ from movies_grpc.runner import (
     RpcRunner,
     UndecodableRequest,
     lenient_parser,
+    method_handlers,
 )
 from movies_grpc.serving import serve_until_signalled
 
@@ -24,6 +25,7 @@ __all__ = [
     "abort",
     "add_health_and_reflection",
     "lenient_parser",
+    "method_handlers",
     "nearest",
     "serve_until_signalled",
     "set_serving",

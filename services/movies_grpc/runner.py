@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
 import grpc
+from google.protobuf import message_factory
+from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from movies_grpc.errors import INTERNAL, Failure, Metadata, abort, nearest
@@ -165,3 +167,30 @@ class RpcRunner:
             await self.fail(context, backend)
         log.exception("rpc crashed", extra={"rpc": name})
         await self.fail(context, INTERNAL)
+
+
+def method_handlers(
+    services: Iterable[ServiceDescriptor],
+    table: Mapping[str, Mapping[str, Handler[Any, Message]]],
+    runner: RpcRunner,
+) -> list[grpc.GenericRpcHandler]:
+    """One generic handler per service of the contract (`table[service.name]`
+    maps each RPC name to its handler), every call wrapped by `runner` and read
+    with `lenient_parser`. Refuses to build a server that would answer
+    UNIMPLEMENTED to an RPC of its own contract."""
+    handlers = []
+    for service in services:
+        methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+        for name, call in table[service.name].items():
+            method = service.methods_by_name[name]
+            methods[name] = grpc.unary_unary_rpc_method_handler(
+                runner.wrap(name, call),
+                request_deserializer=lenient_parser(
+                    message_factory.GetMessageClass(method.input_type)
+                ),
+                response_serializer=lambda m: m.SerializeToString(),
+            )
+        if set(methods) != set(service.methods_by_name):
+            raise RuntimeError(f"{service.full_name}: an RPC of the contract has no handler")
+        handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
+    return handlers

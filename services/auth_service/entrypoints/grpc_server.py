@@ -9,7 +9,7 @@ from typing import Any, Final
 import grpc
 import psycopg
 import redis.exceptions
-from google.protobuf import empty_pb2, message_factory, timestamp_pb2
+from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from auth.v1 import auth_service_pb2 as pb
@@ -30,7 +30,7 @@ from auth_service.domain.errors import (
 from auth_service.domain.models import ADMIN, ClientInfo, Session, Tokens, User
 from movies_auth import AccessPolicy, current_principal, optional_principal
 from movies_auth.interceptor import ERROR_DOMAIN
-from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner, lenient_parser
+from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner, method_handlers
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Call = Callable[[Any, Context], Awaitable[Message]]
@@ -297,21 +297,5 @@ def rpc_runner(deadline_seconds: float) -> RpcRunner:
 
 
 def generic_handlers(app: App) -> list[grpc.GenericRpcHandler]:
-    table = Handlers(app).table()
     runner = rpc_runner(app.settings.request_deadline_seconds)
-    handlers = []
-    for service in SERVICES:
-        methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-        for name, call in table[service.name].items():
-            method = service.methods_by_name[name]
-            methods[name] = grpc.unary_unary_rpc_method_handler(
-                runner.wrap(name, call),
-                request_deserializer=lenient_parser(
-                    message_factory.GetMessageClass(method.input_type)
-                ),
-                response_serializer=lambda m: m.SerializeToString(),
-            )
-        if set(methods) != set(service.methods_by_name):
-            raise RuntimeError(f"{service.full_name}: an RPC of the contract has no handler")
-        handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
-    return handlers
+    return method_handlers(SERVICES, Handlers(app).table(), runner)

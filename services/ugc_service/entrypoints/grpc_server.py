@@ -8,11 +8,11 @@ from typing import Any, Final
 
 import grpc
 import psycopg
-from google.protobuf import empty_pb2, message_factory, timestamp_pb2
+from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from movies_auth import AccessPolicy, current_principal, optional_principal
-from movies_grpc import REFLECTION_V1, Failure, RpcRunner, lenient_parser
+from movies_grpc import REFLECTION_V1, Failure, RpcRunner, method_handlers
 from ugc.v1 import bookmark_service_pb2 as bookmark_pb
 from ugc.v1 import rating_service_pb2 as rating_pb
 from ugc.v1 import review_service_pb2 as review_pb
@@ -214,21 +214,5 @@ def rpc_runner(deadline_seconds: float) -> RpcRunner:
 
 
 def generic_handlers(app: App) -> list[grpc.GenericRpcHandler]:
-    table = Handlers(app).table()
     runner = rpc_runner(app.settings.request_deadline_seconds)
-    handlers = []
-    for service in SERVICES:
-        methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-        for name, call in table[service.name].items():
-            method = service.methods_by_name[name]
-            methods[name] = grpc.unary_unary_rpc_method_handler(
-                runner.wrap(name, call),
-                request_deserializer=lenient_parser(
-                    message_factory.GetMessageClass(method.input_type)
-                ),
-                response_serializer=lambda m: m.SerializeToString(),
-            )
-        if set(methods) != set(service.methods_by_name):
-            raise RuntimeError(f"{service.full_name}: an RPC of the contract has no handler")
-        handlers.append(grpc.method_handlers_generic_handler(service.full_name, methods))
-    return handlers
+    return method_handlers(SERVICES, Handlers(app).table(), runner)
