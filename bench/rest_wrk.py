@@ -41,12 +41,21 @@ end
 
 def run(base_url: str, paths: Sequence[str], concurrency: int, duration_s: float) -> Load:
     """`wrk -t1 -c<concurrency>` for `duration_s` over `paths`, in order, wrapping around."""
+    return run_script(base_url, LUA, paths, concurrency, duration_s)[0]
+
+
+def run_script(
+    base_url: str, lua: str, lines: Sequence[str], concurrency: int, duration_s: float
+) -> tuple[Load, str]:
+    """`wrk -t1 -c<concurrency>` for `duration_s` with the Lua script `lua`, which
+    reads `lines` (one per request, its own format) and prints `WRKJSON {...}` when
+    done; returns the load and wrk's whole output (a script may print more)."""
     wrk = require("wrk")
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp:
-        script = Path(tmp) / "paths.lua"
-        script.write_text(LUA)
-        listing = Path(tmp) / "paths.txt"
-        listing.write_text("\n".join(paths) + "\n")
+        script = Path(tmp) / "requests.lua"
+        script.write_text(lua)
+        listing = Path(tmp) / "requests.txt"
+        listing.write_text("\n".join(lines) + "\n")
         out = subprocess.run(
             [
                 wrk,
@@ -73,10 +82,11 @@ def run(base_url: str, paths: Sequence[str], concurrency: int, duration_s: float
         )
     data = json.loads(line.removeprefix("WRKJSON "))
     seconds = data["duration_us"] / 1e6
-    return Load(
+    load = Load(
         rps=data["requests"] / seconds if seconds else 0.0,
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         requests=int(data["requests"]),
         errors=int(data["status_errors"]) + int(data["socket_errors"]),
     )
+    return load, out.stdout

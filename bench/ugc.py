@@ -18,23 +18,19 @@ the number is the service and its index, not the edge's cache.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import httpx
 import psycopg
 
 from bench import grpc_load, rest_wrk
-from bench.common import REDIS_PORT, REDIS_URL, Load, Settings, fmt, log, md_table, require
+from bench.common import REDIS_PORT, REDIS_URL, Load, Settings, fmt, log, md_table
 from bench.stack import BenchApi, Catalogue
 from tests.support.auth import (
     AUDIENCE,
@@ -118,48 +114,11 @@ class Row:
 
 def wrk_requests(base_url: str, lines: Sequence[str], concurrency: int, duration_s: float) -> Load:
     """`wrk -t1 -c<concurrency>` over `lines` ("METHOD\\tpath\\ttoken\\tbody"), wrapping around."""
-    wrk = require("wrk")
-    with tempfile.TemporaryDirectory(prefix="bench-ugc-wrk-") as tmp:
-        script = Path(tmp) / "requests.lua"
-        script.write_text(LUA)
-        listing = Path(tmp) / "requests.tsv"
-        listing.write_text("\n".join(lines) + "\n")
-        out = subprocess.run(
-            [
-                wrk,
-                "-t1",
-                f"-c{concurrency}",
-                f"-d{max(1, round(duration_s))}s",
-                "--timeout",
-                "5s",
-                "-s",
-                str(script),
-                base_url,
-                "--",
-                str(listing),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=duration_s + 60,
-            check=False,
-        )
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise RuntimeError(
-            f"wrk failed ({out.returncode}): {out.stderr[-2000:]}{out.stdout[-2000:]}"
-        )
-    data = json.loads(line.removeprefix("WRKJSON "))
-    codes = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKCODES ")), "")
-    if data["status_errors"] or data["socket_errors"]:
-        log(f"ugc: wrk errors: {data['socket_errors']} socket, statuses {codes[9:]}")
-    seconds = data["duration_us"] / 1e6
-    return Load(
-        rps=data["requests"] / seconds if seconds else 0.0,
-        p50_ms=data["p50_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
-        requests=int(data["requests"]),
-        errors=int(data["status_errors"]) + int(data["socket_errors"]),
-    )
+    load, stdout = rest_wrk.run_script(base_url, LUA, lines, concurrency, duration_s)
+    if load.errors:
+        codes = next((ln for ln in stdout.splitlines() if ln.startswith("WRKCODES ")), "")
+        log(f"ugc: wrk errors: {load.errors}, statuses {codes[9:]}")
+    return load
 
 
 def rating_lines(films: Sequence[str], tokens: Sequence[str], n: int) -> list[str]:
