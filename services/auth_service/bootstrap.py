@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
+import psycopg
 import redis.asyncio as aioredis
-from psycopg import AsyncConnection
-from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
 
 from auth_service.adapters import crypto
 from auth_service.adapters.migrate import migrate
 from auth_service.adapters.oauth import OAuthProvider, OAuthStates, ProviderConfig
 from auth_service.adapters.passwords import PasswordHasher
-from auth_service.adapters.postgres import PostgresStore
+from auth_service.adapters.postgres import Pool, PostgresStore, open_pool
 from auth_service.adapters.throttle import LoginThrottle
 from auth_service.config import Settings
 from auth_service.service_layer.accounts import AccountService, PageLimits
@@ -30,6 +29,8 @@ from auth_service.service_layer.roles import RoleAdmin
 from movies_auth import DenyList, JwksCache, TokenVerifier
 
 log = logging.getLogger(__name__)
+
+_START_RETRY_SECONDS = 0.5
 
 
 @dataclass
@@ -60,14 +61,7 @@ async def _every(seconds: float, what: str, job: Callable[[], Awaitable[Any]]) -
 async def build_app(settings: Settings, background: bool = True) -> AsyncIterator[App]:
     """Opens PostgreSQL (migrating it), Redis and the key ring. With
     `background`, keeps keys and login-history partitions up to date."""
-    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
-        settings.auth_postgres_dsn,
-        min_size=1,
-        max_size=settings.auth_postgres_pool_size,
-        kwargs={"autocommit": True},
-        open=False,
-    )
-    await pool.open(wait=True, timeout=30)
+    pool = await _open_pool(settings)
     redis_client = aioredis.Redis.from_url(
         settings.auth_redis_url,
         socket_timeout=settings.auth_redis_timeout_seconds,
@@ -77,7 +71,10 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
     http = httpx.AsyncClient(timeout=settings.oauth_http_timeout_seconds)
     app: App | None = None
     try:
-        async with pool.connection() as conn:
+        # The schema's tool (movies_migrations) runs on psycopg; the store on asyncpg.
+        async with await psycopg.AsyncConnection.connect(
+            settings.auth_postgres_dsn, autocommit=True
+        ) as conn:
             applied = await migrate(conn, settings.auth_migrations_dir)
         log.info("schema up to date", extra={"applied": applied})
         store = PostgresStore(pool)
@@ -160,6 +157,25 @@ async def build_app(settings: Settings, background: bool = True) -> AsyncIterato
         await redis_client.aclose()
         await http.aclose()
         await pool.close()
+
+
+async def _open_pool(settings: Settings) -> Pool:
+    """The store's pool; PostgreSQL still starting (refusing connections) is
+    waited for up to AUTH_POSTGRES_START_TIMEOUT_SECONDS, as the migration's
+    connection did."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + settings.auth_postgres_start_timeout_seconds
+    while True:
+        try:
+            return await open_pool(
+                settings.auth_postgres_dsn,
+                settings.auth_postgres_pool_size,
+                settings.auth_postgres_connect_timeout_seconds,
+            )
+        except (OSError, asyncpg.CannotConnectNowError):
+            if loop.time() >= give_up:
+                raise
+            await asyncio.sleep(_START_RETRY_SECONDS)
 
 
 def _providers(settings: Settings, http: httpx.AsyncClient) -> list[OAuthProvider]:

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
 
     auth_postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/auth"
     auth_postgres_pool_size: int = Field(8, ge=1)
+    # A new connection (the pool grows or replaces a broken one) gives up after
+    # this; a request still answers within REQUEST_DEADLINE_SECONDS.
+    auth_postgres_connect_timeout_seconds: float = Field(5.0, gt=0)
+    # How long start-up waits for PostgreSQL to accept connections.
+    auth_postgres_start_timeout_seconds: float = Field(30.0, gt=0)
     auth_migrations_dir: Path = _MIGRATIONS
 
     auth_redis_url: str = "redis://127.0.0.1:6379/0"

@@ -8,12 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from psycopg import AsyncConnection
-from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
 
 from auth.v1 import user_service_pb2 as upb
-from auth_service.adapters.postgres import PostgresStore, month_start, partition_name
+from auth_service.adapters.postgres import PostgresStore, month_start, open_pool, partition_name
 from tests.support.auth import AuthServer, Stubs, bearer, dsn, register_and_login, start_auth
 from tests.support.procs import Proc
 
@@ -83,10 +80,7 @@ async def test_rows_across_a_month_boundary_land_in_two_partitions(
 
 async def test_maintenance_creates_missing_partitions_once(server: AuthServer) -> None:
     """The daily job, run as if it were a later year: four new months, then none."""
-    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
-        dsn(server.database), min_size=1, max_size=2, kwargs={"autocommit": True}, open=False
-    )
-    await pool.open(wait=True)
+    pool = await open_pool(dsn(server.database), size=2, connect_timeout_seconds=10)
     try:
         store = PostgresStore(pool)
         later = datetime(2031, 12, 15, tzinfo=UTC)

@@ -3,8 +3,8 @@ reach clients with the status code of their class hierarchy (movies_grpc)."""
 
 from __future__ import annotations
 
+import asyncpg
 import grpc
-import psycopg
 import pytest
 
 from auth_service.domain.errors import AlreadyExistsError, TooManyAttemptsError
@@ -113,10 +113,17 @@ async def test_auth_throttling_says_when_to_retry_even_from_a_subclass() -> None
     assert ("retry-after", "3") in context.trailing
 
 
-async def test_auth_store_down_is_unavailable_without_the_drivers_text() -> None:
-    context = await answer(
-        auth_runner(DEADLINE_S), psycopg.errors.ConnectionTimeout("server at db:5432")
-    )
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError("connect call failed ('db', 5432)"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed mid-operation"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection: administrator command"),
+    ],
+)
+async def test_auth_store_down_is_unavailable_without_the_drivers_text(error: Exception) -> None:
+    context = await answer(auth_runner(DEADLINE_S), error)
     assert context.answer() == (
         grpc.StatusCode.UNAVAILABLE,
         "the account store is unavailable; retry later",

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import grpc
-import psycopg
 import redis.exceptions
 from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
@@ -15,6 +14,7 @@ from google.protobuf.message import Message
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import role_service_pb2 as role_pb
 from auth.v1 import user_service_pb2 as user_pb
+from auth_service.adapters.postgres import CONNECTION_ERRORS
 from auth_service.bootstrap import App
 from auth_service.domain.errors import (
     AlreadyExistsError,
@@ -52,7 +52,7 @@ _BACKEND_DOWN: Final = Failure(
     "BACKEND_UNAVAILABLE",
 )
 _BACKEND_ERRORS: Final[dict[type[BaseException], Failure]] = {
-    psycopg.OperationalError: _BACKEND_DOWN,
+    **dict.fromkeys(CONNECTION_ERRORS, _BACKEND_DOWN),
     redis.exceptions.ConnectionError: _BACKEND_DOWN,
 }
 _TIMEOUT: Final = Failure(
