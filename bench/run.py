@@ -495,7 +495,7 @@ HOW = """\
 `python -m bench.run` needs only the dev stack's PostgreSQL, Redis and Elasticsearch
 (`make up`). It starts its own content API, Envoy edge and door (Varnish in front of Envoy)
 from the working tree (same code, same `envoy/render.py` and `varnish/door.py` templates,
-Envoy `--concurrency 2` and Varnish's `malloc` store and 2 thread pools as `dev/stack.sh`), the two
+Envoy `--concurrency 2` and Varnish's `malloc` store and 2 fixed thread pools as `dev/stack.sh`), the two
 baselines, and `etl` commands, all on free ports, over its own catalogues: one PostgreSQL
 database (`movies_bench_<size>`), index prefix (`bench_<size>_`) and set of Redis keys per
 size, made by `etl generate` and loaded by `etl reindex`, so the dev catalogue is never touched.
