@@ -345,12 +345,20 @@ async def test_a_warm_public_read_is_answered_by_the_door(
 async def test_concurrent_misses_of_one_key_reach_the_edge_once(
     http: httpx.AsyncClient, edge: Edge
 ) -> None:
+    # The client's 32 connections opened first (on another key), so the burst is
+    # 32 requests at once, not 32 connects spread over a slow machine's second.
+    await asyncio.gather(*(http.get(fresh_path("burst-connect")) for _ in range(32)))
     path = fresh_path("burst")
     fetches = await edge_requests(edge)
+    started = time.monotonic()
     replies = await asyncio.gather(*(http.get(path) for _ in range(32)))
+    spread = time.monotonic() - started
     assert {r.status_code for r in replies} == {200}
-    assert sum(map(fetched_by_the_door, replies)) == 1
-    assert await edge_requests(edge) == fetches + 1
+    # One fetch per key per expiry: a burst that outlasts max-age (a very slow
+    # machine) may meet one expiry more for every max-age it lasts.
+    allowed = 1 + int(spread // MAX_AGE_S)
+    assert 1 <= sum(map(fetched_by_the_door, replies)) <= allowed, spread
+    assert fetches + 1 <= await edge_requests(edge) <= fetches + allowed, spread
 
 
 async def test_an_expired_key_is_fetched_once_per_expiry(
