@@ -6,20 +6,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Final
 
 from psycopg import AsyncConnection
-from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
 
 from movies_client import MoviesClient
 from ugc_service.adapters.catalogue import ContentCatalogue
 from ugc_service.adapters.migrate import migrate
-from ugc_service.adapters.postgres import PostgresStore
+from ugc_service.adapters.postgres import PostgresStore, open_pool
 from ugc_service.config import Settings
 from ugc_service.service_layer.paging import PageLimits
 from ugc_service.service_layer.ugc import UgcService
 
 log = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S: Final = 30
 
 
 @dataclass
@@ -33,15 +34,18 @@ class App:
 
 @asynccontextmanager
 async def build_app(settings: Settings) -> AsyncIterator[App]:
-    """Opens PostgreSQL (migrating it) and the content API's client."""
-    pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
+    """Migrates PostgreSQL (psycopg, like every schema's migrations), then
+    opens the store's pool and the content API's client."""
+    async with await AsyncConnection.connect(
+        settings.ugc_postgres_dsn, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
+    ) as conn:
+        applied = await migrate(conn, settings.ugc_migrations_dir)
+    log.info("schema up to date", extra={"applied": applied})
+    pool = await open_pool(
         settings.ugc_postgres_dsn,
-        min_size=1,
-        max_size=settings.ugc_postgres_pool_size,
-        kwargs={"autocommit": True},
-        open=False,
+        settings.ugc_postgres_pool_size,
+        settings.request_deadline_seconds,
     )
-    await pool.open(wait=True, timeout=30)
     client = MoviesClient(
         settings.ugc_catalogue_host,
         settings.ugc_catalogue_port,
@@ -49,9 +53,6 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         attempts=settings.ugc_catalogue_attempts,
     )
     try:
-        async with pool.connection() as conn:
-            applied = await migrate(conn, settings.ugc_migrations_dir)
-        log.info("schema up to date", extra={"applied": applied})
         store = PostgresStore(pool, settings.ugc_rating_shards)
         catalogue = ContentCatalogue(
             client,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,13 +24,16 @@ from tests.support.auth import (
     AuthServer,
     Stubs,
     bearer,
+    dsn,
     reason,
     register_and_login,
     rpc_error,
     start_auth,
 )
-from tests.support.procs import Proc, free_port
+from tests.support.procs import Proc, eventually, free_port
 from tests.support.servers import ApiServer
+from tests.support.stack import stack
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.ugc import UgcServer, UgcStubs, start_ugc
 from ugc.v1 import bookmark_service_pb2 as bpb
 from ugc.v1 import rating_service_pb2 as rtpb
@@ -38,6 +42,9 @@ from ugc.v1 import review_service_pb2 as rvpb
 USERS = 60
 ADMIN_EMAIL, ADMIN_PASSWORD = "ugc-admin@example.org", "admin password 123"
 Code = grpc.StatusCode
+# The request deadline of the server whose store is cut: a stalled store must
+# be answered 503 within it.
+STORE_DEADLINE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -544,3 +551,62 @@ async def test_catalogue_down_writes_that_need_it_are_503(
         await u.bookmarks.DeleteBookmark(bpb.DeleteBookmarkRequest(film_id=film), metadata=md)
         summary = await u.ratings.GetFilmRating(rtpb.GetFilmRatingRequest(film_id=film))
         assert summary.count == 0
+
+
+@pytest.fixture(scope="module")
+def pg_cut() -> Iterator[TcpProxy]:
+    """A proxy to the stack's PostgreSQL that a test can cut (the server stays up)."""
+    proxy = TcpProxy(free_port(), stack().pg_port).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="module")
+def ugc_over_cut(
+    server: AuthServer, test_redis: Proc, api: ApiServer, pg_cut: TcpProxy
+) -> Iterator[UgcServer]:
+    """A UGC server whose store is reached through `pg_cut`."""
+    name = "pgcut"
+    direct = dsn(f"ugc_test_{name}")
+    through = direct.replace(f":{stack().pg_port}/", f":{pg_cut.listen_port}/")
+    yield from start_ugc(
+        name,
+        server,
+        test_redis.port,  # type: ignore[attr-defined]
+        api.port,
+        UGC_POSTGRES_DSN=through,
+        REQUEST_DEADLINE_SECONDS=str(STORE_DEADLINE_S),
+    )
+
+
+async def test_store_down_is_503_within_the_deadline_and_then_recovers(
+    ugc_over_cut: UgcServer, pg_cut: TcpProxy, users: list[User]
+) -> None:
+    md = users[0].md
+    put = rtpb.PutRatingRequest(film_id=catalog.F_NEW_HOPE, score=6)
+    async with grpc.aio.insecure_channel(ugc_over_cut.target) as channel:
+        u = UgcStubs.on(channel)
+        await u.ratings.PutRating(put, metadata=md)
+        pg_cut.set_mode("down")
+        try:
+            started = time.monotonic()
+            exc = await rpc_error(u.ratings.PutRating(put, metadata=md))
+            elapsed = time.monotonic() - started
+            assert exc.code() == Code.UNAVAILABLE, exc.details()
+            assert reason(exc) in {"BACKEND_UNAVAILABLE", "DEADLINE_EXCEEDED"}
+            assert elapsed < STORE_DEADLINE_S + 1.0
+            exc = await rpc_error(
+                u.ratings.GetFilmRating(rtpb.GetFilmRatingRequest(film_id=put.film_id))
+            )
+            assert exc.code() == Code.UNAVAILABLE, exc.details()
+        finally:
+            pg_cut.set_mode("pass")
+
+        async def written() -> bool:
+            try:
+                await u.ratings.PutRating(put, metadata=md)
+            except grpc.aio.AioRpcError:
+                return False
+            return True
+
+        await eventually(written, 30, "a write once the store is back")

@@ -1,4 +1,9 @@
-"""The UGC store on PostgreSQL (schema `ugc`, migrations/).
+"""The UGC store on PostgreSQL (schema `ugc`, migrations/), through asyncpg.
+
+asyncpg rather than psycopg on this path: its protocol and type codecs are
+compiled and it prepares each statement once per connection (its statement
+cache), where psycopg's async execute path was a fifth of a rating write's
+Python time.
 
 Aggregates move in the same transaction as their rows. Each write locks the
 row it changes first and the aggregate row last, so the aggregate's lock (the
@@ -11,11 +16,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
-from psycopg import AsyncConnection, errors, sql
-from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
+import asyncpg
 
 from ugc_service.domain.errors import AlreadyExistsError
 from ugc_service.domain.models import (
@@ -29,23 +32,35 @@ from ugc_service.domain.models import (
 )
 from ugc_service.service_layer.ports import ReviewKey
 
-Pool = AsyncConnectionPool[AsyncConnection[TupleRow]]
-Conn = AsyncConnection[TupleRow]
+# Strings: asyncpg's classes are generic only in its stubs.
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+Conn: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+
+# What says "the store is down or refusing work", as psycopg.OperationalError
+# did: the connection classes (08), insufficient resources (53), operator
+# intervention such as a shutdown (57), system errors (58), and a socket that
+# could not connect at all.
+UNAVAILABLE_ERRORS: Final[tuple[type[Exception], ...]] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.PostgresSystemError,
+    asyncpg.InterfaceError,
+)
 
 _DIST: Final = [f"d{score}" for score in SCORES]
 _AGG_COLUMNS: Final = ["score_sum", "score_count", *_DIST]
-# Statements on the hot paths are bytes built once: psycopg then neither composes
-# nor encodes them per call (a tenth of a rating write's CPU when it did).
 _SUMMARY: Final = (
     "select "
     + ", ".join(f"coalesce(sum({c}), 0)::bigint" for c in _AGG_COLUMNS)
-    + ", (select score from ugc.ratings where film_id = %s and user_id = %s)"
-    " from ugc.film_ratings where film_id = %s"
-).encode()
-_PUT_RATING: Final = (
-    b"select * from ugc.put_rating_summary(%s::uuid, %s::uuid, %s::smallint, %s::smallint)"
+    + ", (select score from ugc.ratings where film_id = $1 and user_id = $2)"
+    " from ugc.film_ratings where film_id = $1"
 )
-_DELETE_RATING: Final = b"select ugc.delete_rating(%s::uuid, %s::uuid, %s::smallint)"
+_PUT_RATING: Final = (
+    "select * from ugc.put_rating_summary($1::uuid, $2::uuid, $3::smallint, $4::smallint)"
+)
+_DELETE_RATING: Final = "select ugc.delete_rating($1::uuid, $2::uuid, $3::smallint)"
 _REVIEW_COLUMNS: Final = (
     "id, film_id, user_id, body, score, spoiler, created_at, edited_at,"
     " votes_up, votes_down, helpfulness"
@@ -63,7 +78,7 @@ def _summary(film_id: str, row: Sequence[Any]) -> RatingSummary:
     )
 
 
-def _review(row: Sequence[Any]) -> Review:
+def _review(row: asyncpg.Record) -> Review:
     return Review(
         id=str(row[0]),
         film_id=str(row[1]),
@@ -77,6 +92,28 @@ def _review(row: Sequence[Any]) -> Review:
         votes_down=row[9],
         helpfulness=row[10],
     )
+
+
+def _affected(status: str) -> int:
+    """The row count of a command tag such as `DELETE 1`."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset on release, after its own rollback of an open
+    transaction: nothing more. The store sets no session state, listens to
+    nothing and takes only transaction-scoped locks, so asyncpg's default reset
+    query (RESET ALL, UNLISTEN, CLOSE ALL, advisory unlocks) would be a round
+    trip per call that undoes nothing."""
+
+
+async def open_pool(dsn: str, size: int, command_timeout: float) -> Pool:
+    """Connections for the store; `command_timeout` bounds any one statement."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=size, command_timeout=command_timeout, reset=_keep_session
+    )
+    assert pool is not None  # only None when created with `await` left out
+    return pool
 
 
 class PostgresStore:
@@ -94,22 +131,21 @@ class PostgresStore:
     # Ratings
     async def put_rating(self, film_id: str, user_id: str, score: int) -> RatingSummary:
         """One statement: the write and the summary after it (migration 0003)."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(_PUT_RATING, (film_id, user_id, score, self._shard(user_id)))
-            row = await cur.fetchone()
+        shard = self._shard(user_id) if self._shards > 1 else 0
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_PUT_RATING, film_id, user_id, score, shard)
         assert row is not None
         return _summary(film_id, (*row, score))
 
     async def delete_rating(self, film_id: str, user_id: str) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute(_DELETE_RATING, (film_id, user_id, self._shard(user_id)))
+        async with self._pool.acquire() as conn:
+            await conn.execute(_DELETE_RATING, film_id, user_id, self._shard(user_id))
 
     async def rating_summary(self, film_id: str, user_id: str | None) -> RatingSummary:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(_SUMMARY, (film_id, user_id, film_id))
-            row = await cur.fetchone()
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_SUMMARY, film_id, user_id)
         assert row is not None  # an aggregate without GROUP BY returns one row
-        return _summary(film_id, row)
+        return _summary(film_id, tuple(row))
 
     async def rating_drift(self) -> list[str]:
         """Films whose stored summary differs from one recomputed from the
@@ -131,62 +167,67 @@ class PostgresStore:
             select film_id::text from stored s full join rebuilt r using (film_id)
             where ({side("s")}) is distinct from ({side("r")})
         """
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(query.encode())
-            return [row[0] for row in await cur.fetchall()]
+        async with self._pool.acquire() as conn:
+            return [row[0] for row in await conn.fetch(query)]
 
     # Reviews
     async def create_review(
         self, film_id: str, user_id: str, text: str, score: int | None, spoiler: bool
     ) -> Review:
-        async with self._pool.connection() as conn:
+        async with self._pool.acquire() as conn:
             try:
-                cur = await conn.execute(
+                row = await conn.fetchrow(
                     "insert into ugc.reviews (id, film_id, user_id, body, score, spoiler)"
-                    f" values (%s, %s, %s, %s, %s, %s) returning {_REVIEW_COLUMNS}",
-                    (uuid.uuid4(), film_id, user_id, text, score, spoiler),
+                    f" values ($1, $2, $3, $4, $5, $6) returning {_REVIEW_COLUMNS}",
+                    uuid.uuid4(),
+                    film_id,
+                    user_id,
+                    text,
+                    score,
+                    spoiler,
                 )
-            except errors.UniqueViolation:
+            except asyncpg.UniqueViolationError:
                 raise AlreadyExistsError(
                     "you have already reviewed this film; edit that review instead",
                     "REVIEW_EXISTS",
                 ) from None
-            row = await cur.fetchone()
         assert row is not None
         return _review(row)
 
     async def get_review(self, review_id: str) -> Review | None:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(f"{_REVIEW_SELECT} where id = %s", (review_id,))
-            row = await cur.fetchone()
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(f"{_REVIEW_SELECT} where id = $1", review_id)
         return None if row is None else _review(row)
 
     async def update_review(self, review_id: str, changes: ReviewChanges) -> Review | None:
-        sets = [sql.SQL("edited_at = now()")]
+        sets = ["edited_at = now()"]
         params: list[Any] = []
+
+        def bind(column: str, value: Any) -> None:
+            params.append(value)
+            sets.append(f"{column} = ${len(params)}")
+
         if changes.text is not None:
-            sets.append(sql.SQL("body = %s"))
-            params.append(changes.text)
+            bind("body", changes.text)
         if changes.clear_score:
-            sets.append(sql.SQL("score = null"))
+            sets.append("score = null")
         elif changes.score is not None:
-            sets.append(sql.SQL("score = %s"))
-            params.append(changes.score)
+            bind("score", changes.score)
         if changes.spoiler is not None:
-            sets.append(sql.SQL("spoiler = %s"))
-            params.append(changes.spoiler)
-        query = sql.SQL("update ugc.reviews set {} where id = %s returning {}").format(
-            sql.SQL(", ").join(sets), sql.SQL(_REVIEW_COLUMNS)
+            bind("spoiler", changes.spoiler)
+        params.append(review_id)
+        query = (
+            f"update ugc.reviews set {', '.join(sets)} where id = ${len(params)}"
+            f" returning {_REVIEW_COLUMNS}"
         )
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(query, (*params, review_id))
-            row = await cur.fetchone()
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(query, *params)
         return None if row is None else _review(row)
 
     async def delete_review(self, review_id: str) -> bool:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute("delete from ugc.reviews where id = %s", (review_id,))
-            return cur.rowcount > 0
+        async with self._pool.acquire() as conn:
+            status = await conn.execute("delete from ugc.reviews where id = $1", review_id)
+        return _affected(status) > 0
 
     async def list_reviews(
         self, film_id: str, sort: ReviewSort, after: ReviewKey | None, limit: int
@@ -194,12 +235,15 @@ class PostgresStore:
         key = "helpfulness" if sort is ReviewSort.HELPFUL else "created_at"
         # A row comparison on the index's columns: the scan starts right after
         # the previous page's last review (no offset).
-        where = "film_id = %s" if after is None else f"film_id = %s and ({key}, id) < (%s, %s)"
-        params: tuple[Any, ...] = (film_id,) if after is None else (film_id, *after)
-        query = f"{_REVIEW_SELECT} where {where} order by {key} desc, id desc limit %s"
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(query.encode(), (*params, limit))
-            return [_review(row) for row in await cur.fetchall()]
+        params: tuple[Any, ...]
+        if after is None:
+            where, params = "film_id = $1", (film_id, limit)
+        else:
+            where = f"film_id = $1 and ({key}, id) < ($3, $4::uuid)"
+            params = (film_id, limit, *after)
+        query = f"{_REVIEW_SELECT} where {where} order by {key} desc, id desc limit $2"
+        async with self._pool.acquire() as conn:
+            return [_review(row) for row in await conn.fetch(query, *params)]
 
     async def put_vote(self, review_id: str, user_id: str, vote: Vote) -> Review | None:
         try:
@@ -209,65 +253,67 @@ class PostgresStore:
 
     async def _put_vote(self, review_id: str, user_id: str, vote: Vote) -> Review | None:
         # Raised out of the transaction block, so it rolls back.
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.acquire() as conn, conn.transaction():
             while True:
                 try:
-                    cur = await conn.execute(
+                    inserted = await conn.fetchval(
                         "insert into ugc.review_votes (review_id, user_id, value)"
-                        " values (%s, %s, %s) on conflict (review_id, user_id) do nothing"
+                        " values ($1, $2, $3) on conflict (review_id, user_id) do nothing"
                         " returning 1",
-                        (review_id, user_id, vote.value),
+                        review_id,
+                        user_id,
+                        vote.value,
                     )
-                except errors.ForeignKeyViolation:
+                except asyncpg.ForeignKeyViolationError:
                     raise _ReviewGoneError from None
-                if await cur.fetchone():
+                if inserted:
                     return await self._count_vote(conn, review_id, new=vote.value, old=0)
-                cur = await conn.execute(
+                old = await conn.fetchval(
                     "select value from ugc.review_votes"
-                    " where review_id = %s and user_id = %s for update",
-                    (review_id, user_id),
+                    " where review_id = $1 and user_id = $2 for update",
+                    review_id,
+                    user_id,
                 )
-                row = await cur.fetchone()
-                if row is not None:
+                if old is not None:
                     break
-            old = int(row[0])
             if old != vote.value:
                 await conn.execute(
-                    "update ugc.review_votes set value = %s where review_id = %s and user_id = %s",
-                    (vote.value, review_id, user_id),
+                    "update ugc.review_votes set value = $1 where review_id = $2 and user_id = $3",
+                    vote.value,
+                    review_id,
+                    user_id,
                 )
-            return await self._count_vote(conn, review_id, new=vote.value, old=old)
+            return await self._count_vote(conn, review_id, new=vote.value, old=int(old))
 
     async def delete_vote(self, review_id: str, user_id: str) -> Review | None:
-        async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "delete from ugc.review_votes where review_id = %s and user_id = %s"
+        async with self._pool.acquire() as conn, conn.transaction():
+            old = await conn.fetchval(
+                "delete from ugc.review_votes where review_id = $1 and user_id = $2"
                 " returning value",
-                (review_id, user_id),
+                review_id,
+                user_id,
             )
-            row = await cur.fetchone()
-            return await self._count_vote(
-                conn, review_id, new=0, old=0 if row is None else int(row[0])
-            )
+            return await self._count_vote(conn, review_id, new=0, old=0 if old is None else old)
 
     async def _count_vote(self, conn: Conn, review_id: str, *, new: int, old: int) -> Review | None:
         up = (new == Vote.UP.value) - (old == Vote.UP.value)
         down = (new == Vote.DOWN.value) - (old == Vote.DOWN.value)
         if up or down:
-            cur = await conn.execute(
-                "update ugc.reviews set votes_up = votes_up + %s, votes_down = votes_down + %s"
-                f" where id = %s returning {_REVIEW_COLUMNS}",
-                (up, down, review_id),
+            row = await conn.fetchrow(
+                "update ugc.reviews set votes_up = votes_up + $1, votes_down = votes_down + $2"
+                f" where id = $3 returning {_REVIEW_COLUMNS}",
+                up,
+                down,
+                review_id,
             )
         else:
-            cur = await conn.execute(f"{_REVIEW_SELECT} where id = %s", (review_id,))
-        row = await cur.fetchone()
+            row = await conn.fetchrow(f"{_REVIEW_SELECT} where id = $1", review_id)
         return None if row is None else _review(row)
 
     async def vote_drift(self) -> list[str]:
         """Reviews whose counters differ from their votes' rows; empty when none."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
                 "select r.id::text from ugc.reviews r left join ("
                 "  select review_id, count(*) filter (where value = 1) as up,"
                 "         count(*) filter (where value = -1) as down"
@@ -275,43 +321,45 @@ class PostgresStore:
                 " where (r.votes_up, r.votes_down) is distinct from"
                 "       (coalesce(v.up, 0), coalesce(v.down, 0))"
             )
-            return [row[0] for row in await cur.fetchall()]
+        return [row[0] for row in rows]
 
     # Bookmarks
     async def put_bookmark(self, user_id: str, film_id: str) -> Bookmark:
-        async with self._pool.connection() as conn:
+        async with self._pool.acquire() as conn:
             # The no-op update returns the existing row: a second PUT keeps the
             # first time the film was saved.
-            cur = await conn.execute(
-                "insert into ugc.bookmarks (user_id, film_id) values (%s, %s)"
+            created = await conn.fetchval(
+                "insert into ugc.bookmarks (user_id, film_id) values ($1, $2)"
                 " on conflict (user_id, film_id) do update set created_at = bookmarks.created_at"
                 " returning created_at",
-                (user_id, film_id),
+                user_id,
+                film_id,
             )
-            row = await cur.fetchone()
-        assert row is not None
-        return Bookmark(film_id, row[0])
+        assert created is not None
+        return Bookmark(film_id, created)
 
     async def delete_bookmark(self, user_id: str, film_id: str) -> None:
-        async with self._pool.connection() as conn:
+        async with self._pool.acquire() as conn:
             await conn.execute(
-                "delete from ugc.bookmarks where user_id = %s and film_id = %s", (user_id, film_id)
+                "delete from ugc.bookmarks where user_id = $1 and film_id = $2", user_id, film_id
             )
 
     async def list_bookmarks(
         self, user_id: str, after: tuple[datetime, str] | None, limit: int
     ) -> list[Bookmark]:
-        where = (
-            "user_id = %s" if after is None else "user_id = %s and (created_at, film_id) < (%s, %s)"
-        )
-        params: tuple[Any, ...] = (user_id,) if after is None else (user_id, *after)
+        params: tuple[Any, ...]
+        if after is None:
+            where, params = "user_id = $1", (user_id, limit)
+        else:
+            where = "user_id = $1 and (created_at, film_id) < ($3, $4::uuid)"
+            params = (user_id, limit, *after)
         query = (
             f"select film_id, created_at from ugc.bookmarks where {where}"
-            " order by created_at desc, film_id desc limit %s"
+            " order by created_at desc, film_id desc limit $2"
         )
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(query.encode(), (*params, limit))
-            return [Bookmark(str(row[0]), row[1]) for row in await cur.fetchall()]
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(query, *params)
+        return [Bookmark(str(row[0]), row[1]) for row in rows]
 
 
 class _ReviewGoneError(Exception):

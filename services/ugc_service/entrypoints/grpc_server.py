@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import grpc
-import psycopg
 from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
@@ -16,6 +15,7 @@ from movies_grpc import REFLECTION_V1, Failure, RpcRunner, method_handlers
 from ugc.v1 import bookmark_service_pb2 as bookmark_pb
 from ugc.v1 import rating_service_pb2 as rating_pb
 from ugc.v1 import review_service_pb2 as review_pb
+from ugc_service.adapters.postgres import UNAVAILABLE_ERRORS
 from ugc_service.bootstrap import App
 from ugc_service.domain.errors import (
     AlreadyExistsError,
@@ -38,13 +38,12 @@ _STATUS: Final[dict[type[BaseException], grpc.StatusCode]] = {
     PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
     UnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
-_BACKEND_ERRORS: Final[dict[type[BaseException], Failure]] = {
-    psycopg.OperationalError: Failure(
-        grpc.StatusCode.UNAVAILABLE,
-        "the UGC store is unavailable; retry later",
-        "BACKEND_UNAVAILABLE",
-    ),
-}
+_STORE_DOWN: Final = Failure(
+    grpc.StatusCode.UNAVAILABLE, "the UGC store is unavailable; retry later", "BACKEND_UNAVAILABLE"
+)
+_BACKEND_ERRORS: Final[dict[type[BaseException], Failure]] = dict.fromkeys(
+    UNAVAILABLE_ERRORS, _STORE_DOWN
+)
 _TIMEOUT: Final = Failure(
     grpc.StatusCode.UNAVAILABLE, "the service is busy; retry later", "DEADLINE_EXCEEDED"
 )
