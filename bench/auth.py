@@ -249,7 +249,7 @@ def refresh_rate(server: AuthServer, user_id: str, settings: Settings) -> tuple[
         got = grpc_load.run(
             server.target,
             REFRESH,
-            [{"refresh_token": t} for t in tokens],
+            [pb.RefreshRequest(refresh_token=t) for t in tokens],
             REFRESH_CONCURRENCY,
             settings.duration_s,
         )

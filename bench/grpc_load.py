@@ -2,10 +2,14 @@
 
 `ghz` sends the messages of its data file round-robin, one per call, over one
 HTTP/2 connection (as Envoy does towards the server) with `concurrency` workers.
+Messages given as protobuf objects go to `ghz` serialized (length-prefixed), not
+as JSON: ghz then spends about a fifth less CPU a call (0.29 vs 0.36 ms a refresh
+of the auth service), CPU it takes from the server on a 2-core machine.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,7 +17,10 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from google.protobuf import proto
+from google.protobuf.message import Message
 
 from bench.common import ROOT, Load, log
 
@@ -48,7 +55,7 @@ def version() -> str:
 def run(
     target: str,
     method: str,
-    messages: Sequence[dict[str, Any]],
+    messages: Sequence[dict[str, Any]] | Sequence[Message],
     concurrency: int,
     duration_s: float,
     metadata: dict[str, str] | None = None,
@@ -57,8 +64,17 @@ def run(
     (with `metadata`, e.g. a bearer token, on every call)."""
     ghz = ensure_ghz()
     with tempfile.TemporaryDirectory(prefix="bench-ghz-") as tmp:
-        data = Path(tmp) / "data.json"
-        data.write_text(json.dumps(list(messages)))
+        if messages and isinstance(messages[0], Message):
+            data = Path(tmp) / "data.bin"
+            buffer = io.BytesIO()
+            for message in messages:
+                proto.serialize_length_prefixed(cast(Message, message), buffer)
+            data.write_bytes(buffer.getvalue())
+            data_args = ["--binary-file", str(data)]
+        else:
+            data = Path(tmp) / "data.json"
+            data.write_text(json.dumps(list(messages)))
+            data_args = ["--data-file", str(data)]
         out = subprocess.run(
             [
                 str(ghz),
@@ -67,8 +83,7 @@ def run(
                 str(DESCRIPTORS),
                 "--call",
                 method,
-                "--data-file",
-                str(data),
+                *data_args,
                 "--concurrency",
                 str(concurrency),
                 "--connections",
