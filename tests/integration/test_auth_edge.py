@@ -223,7 +223,7 @@ async def test_the_edge_rate_limits_sign_in_per_client_ip(limited_edge: Edge) ->
     # this loop, the limit shows one bucket later (never more than two buckets).
     grpc_creds = {**creds, "email": email()}
     async with grpc.aio.insecure_channel(limited_edge.grpc_target) as channel:
-        codes = []
+        codes: list[grpc.StatusCode] = []
         while len(codes) <= 2 * RATE_LIMIT and grpc.StatusCode.RESOURCE_EXHAUSTED not in codes:
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await Stubs.on(channel).auth.Login(pb.LoginRequest(**grpc_creds), timeout=5)
