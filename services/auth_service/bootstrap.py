@@ -171,6 +171,7 @@ async def _open_pool(settings: Settings) -> Pool:
                 settings.auth_postgres_dsn,
                 settings.auth_postgres_pool_size,
                 settings.auth_postgres_connect_timeout_seconds,
+                settings.request_deadline_seconds,
             )
         except (OSError, asyncpg.CannotConnectNowError):
             if loop.time() >= give_up:

@@ -80,7 +80,9 @@ async def test_rows_across_a_month_boundary_land_in_two_partitions(
 
 async def test_maintenance_creates_missing_partitions_once(server: AuthServer) -> None:
     """The daily job, run as if it were a later year: four new months, then none."""
-    pool = await open_pool(dsn(server.database), size=2, connect_timeout_seconds=10)
+    pool = await open_pool(
+        dsn(server.database), size=2, connect_timeout_seconds=10, statement_timeout_seconds=10
+    )
     try:
         store = PostgresStore(pool)
         later = datetime(2031, 12, 15, tzinfo=UTC)

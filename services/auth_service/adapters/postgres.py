@@ -82,9 +82,12 @@ async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     still rolled back by asyncpg.)"""
 
 
-async def open_pool(dsn: str, size: int, connect_timeout_seconds: float) -> Pool:
+async def open_pool(
+    dsn: str, size: int, connect_timeout_seconds: float, statement_timeout_seconds: float
+) -> Pool:
     """A pool of up to `size` connections, one opened now (PostgreSQL must be up
-    to start)."""
+    to start). A statement gives up after `statement_timeout_seconds`, so a
+    stalled server cannot hold a connection (a background job's, say) forever."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
@@ -92,6 +95,7 @@ async def open_pool(dsn: str, size: int, connect_timeout_seconds: float) -> Pool
         init=_init_connection,
         reset=_keep_session,
         timeout=connect_timeout_seconds,
+        command_timeout=statement_timeout_seconds,
     )
     assert pool is not None
     return pool
