@@ -19,7 +19,7 @@ from auth_service.adapters import crypto
 from auth_service.adapters.migrate import migrate
 from auth_service.adapters.oauth import OAuthProvider, OAuthStates, ProviderConfig
 from auth_service.adapters.passwords import PasswordHasher
-from auth_service.adapters.postgres import Pool, PostgresStore, open_pool
+from auth_service.adapters.postgres import PostgresStore, open_pool
 from auth_service.adapters.throttle import LoginThrottle
 from auth_service.config import Settings
 from auth_service.service_layer.accounts import AccountService, PageLimits
@@ -27,6 +27,7 @@ from auth_service.service_layer.keys import KeyRing, TokenIssuer
 from auth_service.service_layer.oauth import OAuthSignIn
 from auth_service.service_layer.roles import RoleAdmin
 from movies_auth import DenyList, JwksCache, TokenVerifier
+from movies_pg import Pool
 
 log = logging.getLogger(__name__)
 

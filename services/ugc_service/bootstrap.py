@@ -11,9 +11,10 @@ from typing import Final
 from psycopg import AsyncConnection
 
 from movies_client import MoviesClient
+from movies_pg import open_pool
 from ugc_service.adapters.catalogue import ContentCatalogue
 from ugc_service.adapters.migrate import migrate
-from ugc_service.adapters.postgres import PostgresStore, open_pool
+from ugc_service.adapters.postgres import PostgresStore
 from ugc_service.config import Settings
 from ugc_service.service_layer.paging import PageLimits
 from ugc_service.service_layer.ugc import UgcService

@@ -14,11 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import asyncpg
 from asyncpg import exceptions as pg_errors
 
+import movies_pg
 from auth_service.domain.errors import AlreadyExistsError, NotFoundError
 from auth_service.domain.models import (
     Credentials,
@@ -28,19 +29,7 @@ from auth_service.domain.models import (
     Session,
     User,
 )
-
-Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
-
-# What a dead or unreachable PostgreSQL raises through asyncpg (refused or reset
-# sockets, a server shutting down or starting, a connection closed mid-query);
-# the gRPC entrypoint answers these UNAVAILABLE.
-CONNECTION_ERRORS: Final[tuple[type[BaseException], ...]] = (
-    OSError,
-    pg_errors.PostgresConnectionError,
-    pg_errors.OperatorInterventionError,
-    pg_errors.InsufficientResourcesError,
-    asyncpg.InterfaceError,
-)
+from movies_pg import Pool
 
 _USER: Final = (
     "select u.id::text, u.email, u.created_at,"
@@ -75,30 +64,19 @@ async def _init_connection(conn: asyncpg.Connection[asyncpg.Record]) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    """Returns a connection to the pool as it is: the store sets no session
-    state (no SET, LISTEN or advisory lock), so asyncpg's default reset query
-    would be one more round trip per call for nothing. (An open transaction is
-    still rolled back by asyncpg.)"""
-
-
 async def open_pool(
     dsn: str, size: int, connect_timeout_seconds: float, statement_timeout_seconds: float
 ) -> Pool:
-    """A pool of up to `size` connections, one opened now (PostgreSQL must be up
-    to start). A statement gives up after `statement_timeout_seconds`, so a
-    stalled server cannot hold a connection (a background job's, say) forever."""
-    pool = await asyncpg.create_pool(
+    """The shared pool recipe (movies_pg) with jsonb as Python objects: a
+    statement gives up after `statement_timeout_seconds`, so a stalled server
+    cannot hold a connection (a background job's, say) forever."""
+    return await movies_pg.open_pool(
         dsn,
-        min_size=1,
-        max_size=size,
-        init=_init_connection,
-        reset=_keep_session,
-        timeout=connect_timeout_seconds,
+        size,
         command_timeout=statement_timeout_seconds,
+        connect_timeout=connect_timeout_seconds,
+        init=_init_connection,
     )
-    assert pool is not None
-    return pool
 
 
 class RefreshOutcome(Enum):

@@ -14,7 +14,6 @@ from google.protobuf.message import Message
 from auth.v1 import auth_service_pb2 as pb
 from auth.v1 import role_service_pb2 as role_pb
 from auth.v1 import user_service_pb2 as user_pb
-from auth_service.adapters.postgres import CONNECTION_ERRORS
 from auth_service.bootstrap import App
 from auth_service.domain.errors import (
     AlreadyExistsError,
@@ -31,6 +30,7 @@ from auth_service.domain.models import ADMIN, ClientInfo, Session, Tokens, User
 from movies_auth import AccessPolicy, current_principal, optional_principal
 from movies_auth.interceptor import ERROR_DOMAIN
 from movies_grpc import REFLECTION_V1, Failure, Metadata, RpcRunner, method_handlers
+from movies_pg import UNAVAILABLE_ERRORS
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Call = Callable[[Any, Context], Awaitable[Message]]
@@ -52,7 +52,7 @@ _BACKEND_DOWN: Final = Failure(
     "BACKEND_UNAVAILABLE",
 )
 _BACKEND_ERRORS: Final[dict[type[BaseException], Failure]] = {
-    **dict.fromkeys(CONNECTION_ERRORS, _BACKEND_DOWN),
+    **dict.fromkeys(UNAVAILABLE_ERRORS, _BACKEND_DOWN),
     redis.exceptions.ConnectionError: _BACKEND_DOWN,
 }
 _TIMEOUT: Final = Failure(

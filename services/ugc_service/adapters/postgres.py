@@ -20,6 +20,7 @@ from typing import Any, Final, TypeAlias
 
 import asyncpg
 
+from movies_pg import Pool
 from ugc_service.domain.errors import AlreadyExistsError
 from ugc_service.domain.models import (
     SCORES,
@@ -32,22 +33,7 @@ from ugc_service.domain.models import (
 )
 from ugc_service.service_layer.ports import ReviewKey
 
-# Strings: asyncpg's classes are generic only in its stubs.
-Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 Conn: TypeAlias = "asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
-
-# What says "the store is down or refusing work", as psycopg.OperationalError
-# did: the connection classes (08), insufficient resources (53), operator
-# intervention such as a shutdown (57), system errors (58), and a socket that
-# could not connect at all.
-UNAVAILABLE_ERRORS: Final[tuple[type[Exception], ...]] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InsufficientResourcesError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.PostgresSystemError,
-    asyncpg.InterfaceError,
-)
 
 _DIST: Final = [f"d{score}" for score in SCORES]
 _AGG_COLUMNS: Final = ["score_sum", "score_count", *_DIST]
@@ -97,23 +83,6 @@ def _review(row: asyncpg.Record) -> Review:
 def _affected(status: str) -> int:
     """The row count of a command tag such as `DELETE 1`."""
     return int(status.rsplit(" ", 1)[-1])
-
-
-async def _keep_session(conn: asyncpg.Connection[asyncpg.Record]) -> None:
-    """The pool's reset on release, after its own rollback of an open
-    transaction: nothing more. The store sets no session state, listens to
-    nothing and takes only transaction-scoped locks, so asyncpg's default reset
-    query (RESET ALL, UNLISTEN, CLOSE ALL, advisory unlocks) would be a round
-    trip per call that undoes nothing."""
-
-
-async def open_pool(dsn: str, size: int, command_timeout: float) -> Pool:
-    """Connections for the store; `command_timeout` bounds any one statement."""
-    pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=size, command_timeout=command_timeout, reset=_keep_session
-    )
-    assert pool is not None  # only None when created with `await` left out
-    return pool
 
 
 class PostgresStore:

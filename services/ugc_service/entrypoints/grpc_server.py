@@ -12,10 +12,10 @@ from google.protobuf.message import Message
 
 from movies_auth import AccessPolicy, current_principal, optional_principal
 from movies_grpc import REFLECTION_V1, Failure, RpcRunner, method_handlers
+from movies_pg import UNAVAILABLE_ERRORS
 from ugc.v1 import bookmark_service_pb2 as bookmark_pb
 from ugc.v1 import rating_service_pb2 as rating_pb
 from ugc.v1 import review_service_pb2 as review_pb
-from ugc_service.adapters.postgres import UNAVAILABLE_ERRORS
 from ugc_service.bootstrap import App
 from ugc_service.domain.errors import (
     AlreadyExistsError,
