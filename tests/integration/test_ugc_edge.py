@@ -57,7 +57,7 @@ def ugc_edge(api: ApiServer, auth: AuthServer, ugc: UgcServer) -> Generator[Edge
         wait_until(lambda: jwks_fetched(edge), 30, "test-ugc-edge JWKS")
         yield edge
     finally:
-        edge.proc.stop()
+        edge.stop()  # the door too, and its working directory
 
 
 @pytest.fixture(scope="module")
