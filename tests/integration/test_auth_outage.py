@@ -22,8 +22,7 @@ from tests.support.auth import (
     rpc_error,
     start_auth,
 )
-from tests.support.procs import Proc, eventually, free_port
-from tests.support.stack import stack
+from tests.support.procs import Proc, eventually
 from tests.support.tcp_proxy import TcpProxy
 
 DEADLINE_S = 2.0
@@ -33,16 +32,9 @@ NAME = "outage"
 
 
 @pytest.fixture(scope="module")
-def pg_cut() -> Iterator[TcpProxy]:
-    proxy = TcpProxy(free_port(), stack().pg_port).start()
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="module")
 def server(test_redis: Proc, pg_cut: TcpProxy) -> Iterator[AuthServer]:
     """An auth server whose store is reached through `pg_cut`."""
-    through = dsn(f"auth_test_{NAME}").replace(f":{stack().pg_port}/", f":{pg_cut.listen_port}/")
+    through = pg_cut.reroute(dsn(f"auth_test_{NAME}"))
     yield from start_auth(
         NAME,
         test_redis.port,  # type: ignore[attr-defined]

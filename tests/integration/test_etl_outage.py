@@ -45,13 +45,6 @@ def es_cut() -> Iterator[TcpProxy]:
     proxy.close()
 
 
-@pytest.fixture
-def pg_cut() -> Iterator[TcpProxy]:
-    proxy = TcpProxy(free_port(), h.PG_PORT).start()
-    yield proxy
-    proxy.close()
-
-
 def start(name: str, **env: str) -> Proc:
     proc = h.etl_process(name, "run", **env)
     proc.log_path.unlink(missing_ok=True)
@@ -148,7 +141,7 @@ async def test_elasticsearch_cut_in_the_middle_of_a_full_load(
 async def test_postgres_unreachable_then_back(
     sample: None, es: AsyncElasticsearch, pg_cut: TcpProxy
 ) -> None:
-    dsn = h.TEST_DSN.replace(f":{h.PG_PORT}/", f":{pg_cut.listen_port}/")
+    dsn = pg_cut.reroute(h.TEST_DSN)
     proc = start("etl-outage-pg", POSTGRES_DSN=dsn)
     try:
         await eventually(lambda: caught_up(es), 120, "initial load")

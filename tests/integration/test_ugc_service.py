@@ -32,7 +32,6 @@ from tests.support.auth import (
 )
 from tests.support.procs import Proc, eventually, free_port
 from tests.support.servers import ApiServer
-from tests.support.stack import stack
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.ugc import UgcServer, UgcStubs, start_ugc
 from ugc.v1 import bookmark_service_pb2 as bpb
@@ -554,21 +553,13 @@ async def test_catalogue_down_writes_that_need_it_are_503(
 
 
 @pytest.fixture(scope="module")
-def pg_cut() -> Iterator[TcpProxy]:
-    """A proxy to the stack's PostgreSQL that a test can cut (the server stays up)."""
-    proxy = TcpProxy(free_port(), stack().pg_port).start()
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture(scope="module")
 def ugc_over_cut(
     server: AuthServer, test_redis: Proc, api: ApiServer, pg_cut: TcpProxy
 ) -> Iterator[UgcServer]:
     """A UGC server whose store is reached through `pg_cut`."""
     name = "pgcut"
     direct = dsn(f"ugc_test_{name}")
-    through = direct.replace(f":{stack().pg_port}/", f":{pg_cut.listen_port}/")
+    through = pg_cut.reroute(direct)
     yield from start_ugc(
         name,
         server,

@@ -37,6 +37,10 @@ class TcpProxy:
     async def _start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.listen_port)
 
+    def reroute(self, url: str) -> str:
+        """`url` (a DSN naming the backend's port) sent through this proxy instead."""
+        return url.replace(f":{self.target_port}/", f":{self.listen_port}/")
+
     def set_mode(self, mode: str, delay: float = 0.0) -> None:
         """`down` also drops open connections, as a dying server does."""
         self.mode, self.delay = mode, delay
