@@ -54,7 +54,12 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         attempts=settings.ugc_catalogue_attempts,
     )
     try:
-        store = PostgresStore(pool, settings.ugc_rating_shards)
+        store = PostgresStore(
+            pool,
+            settings.ugc_rating_shards,
+            settings.ugc_rating_batch_size,
+            settings.ugc_rating_batches_in_flight,
+        )
         catalogue = ContentCatalogue(
             client,
             settings.ugc_film_cache_seconds,

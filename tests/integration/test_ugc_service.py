@@ -252,6 +252,54 @@ async def test_a_summary_spread_over_shards_is_just_as_exact(
     assert shards == [(4,)]
 
 
+async def test_a_batch_of_writes_keeps_the_later_of_two_and_every_summary_exact(
+    ugc: UgcServer, users: list[User]
+) -> None:
+    """One call of the batch function (migration 0005) with a user's two scores
+    of one film, another user's first, and a second film: the later score wins,
+    each film's summary counts each user once, and the rebuild check agrees."""
+    a, b = users[58], users[59]
+    solaris, comedy = catalog.F_SOLARIS, catalog.F_COMEDY
+
+    def summary(film: str) -> tuple[int, int]:
+        ((total, count),) = ugc.sql(
+            "select coalesce(sum(score_sum), 0), coalesce(sum(score_count), 0)"
+            " from ugc.film_ratings where film_id = %s",
+            film,
+        )
+        return int(total), int(count)
+
+    before = summary(solaris), summary(comedy)
+    rows = ugc.sql(
+        "select item, total, n from ugc.put_ratings_summary("
+        "%s::uuid[], %s::uuid[], %s::smallint[], %s::smallint[]) order by item",
+        [solaris, solaris, solaris, comedy],
+        [a.user_id, a.user_id, b.user_id, a.user_id],
+        [2, 9, 4, 6],
+        [0, 0, 0, 0],
+    )
+    after = summary(solaris), summary(comedy)
+    assert after[0] == (before[0][0] + 9 + 4, before[0][1] + 2)
+    assert after[1] == (before[1][0] + 6, before[1][1] + 1)
+    # Every write is answered with its film's summary after the whole batch.
+    assert [(item, total, n) for item, total, n in rows] == [
+        (1, *after[0]),
+        (2, *after[0]),
+        (3, *after[0]),
+        (4, *after[1]),
+    ]
+    scores = ugc.sql(
+        "select film_id::text, user_id::text, score from ugc.ratings"
+        " where user_id in (%s, %s) and film_id in (%s, %s) order by score",
+        a.user_id,
+        b.user_id,
+        solaris,
+        comedy,
+    )
+    assert scores == [(solaris, b.user_id, 4), (comedy, a.user_id, 6), (solaris, a.user_id, 9)]
+    assert ugc.check().returncode == 0
+
+
 async def test_the_rebuild_check_finds_a_drifted_aggregate(
     u: UgcStubs, users: list[User], ugc: UgcServer
 ) -> None:

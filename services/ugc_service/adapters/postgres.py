@@ -16,11 +16,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias
 
 import asyncpg
 
 from movies_pg import Pool
+from ugc_service.adapters.batching import Batcher
 from ugc_service.domain.errors import AlreadyExistsError
 from ugc_service.domain.models import (
     SCORES,
@@ -43,8 +44,8 @@ _SUMMARY: Final = (
     + ", (select score from ugc.ratings where film_id = $1 and user_id = $2)"
     " from ugc.film_ratings where film_id = $1"
 )
-_PUT_RATING: Final = (
-    "select * from ugc.put_rating_summary($1::uuid, $2::uuid, $3::smallint, $4::smallint)"
+_PUT_RATINGS: Final = (
+    "select * from ugc.put_ratings_summary($1::uuid[], $2::uuid[], $3::smallint[], $4::smallint[])"
 )
 _DELETE_RATING: Final = "select ugc.delete_rating($1::uuid, $2::uuid, $3::smallint)"
 _REVIEW_COLUMNS: Final = (
@@ -85,26 +86,58 @@ def _affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+class RatingWrite(NamedTuple):
+    film_id: str
+    shard: int
+    user_id: str
+    score: int
+
+
 class PostgresStore:
     """`UgcStore` on PostgreSQL. `shards` spreads each film's summary over that
     many rows (by user), so one popular film's raters do not all queue on one row
-    lock; reads add the rows up."""
+    lock; reads add the rows up. Rating writes that meet in flight are committed
+    together (`Batcher`: at most `batch_size` per call, `batches_in_flight` calls
+    at once)."""
 
-    def __init__(self, pool: Pool, shards: int = 1) -> None:
+    def __init__(
+        self, pool: Pool, shards: int = 1, batch_size: int = 64, batches_in_flight: int = 1
+    ) -> None:
         self._pool = pool
         self._shards = shards
+        self._ratings: Batcher[RatingWrite, Sequence[Any]] = Batcher(
+            self._put_ratings, max_size=batch_size, max_in_flight=batches_in_flight
+        )
 
     def _shard(self, user_id: str) -> int:
         return uuid.UUID(user_id).int % self._shards
 
     # Ratings
     async def put_rating(self, film_id: str, user_id: str, score: int) -> RatingSummary:
-        """One statement: the write and the summary after it (migration 0003)."""
+        """The write and the film's summary after it (and after the writes
+        committed with it), in one statement per batch (migration 0005)."""
         shard = self._shard(user_id) if self._shards > 1 else 0
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(_PUT_RATING, film_id, user_id, score, shard)
-        assert row is not None
+        row = await self._ratings.submit(RatingWrite(film_id, shard, user_id, score))
         return _summary(film_id, (*row, score))
+
+    async def _put_ratings(self, writes: list[RatingWrite]) -> list[Sequence[Any]]:
+        # Sorted by film, shard, user: every batch takes its row locks in one
+        # order (the function's comment), so two batches never deadlock. The
+        # sort is stable: a user's two writes of one film keep their order.
+        order = sorted(range(len(writes)), key=lambda i: writes[i][:3])
+        sent = [writes[i] for i in order]
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                _PUT_RATINGS,
+                [w.film_id for w in sent],
+                [w.user_id for w in sent],
+                [w.score for w in sent],
+                [w.shard for w in sent],
+            )
+        summaries: list[Sequence[Any]] = [()] * len(writes)
+        for row in rows:
+            summaries[order[row[0] - 1]] = tuple(row)[1:]
+        return summaries
 
     async def delete_rating(self, film_id: str, user_id: str) -> None:
         async with self._pool.acquire() as conn:
