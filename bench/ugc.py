@@ -313,7 +313,12 @@ def ratings(
     spread_lines = rating_lines(films, tokens, n)
     hot_lines = rating_lines(films[:1], tokens, 11 * len(tokens))
     # Warm-up: every film checked once (the film cache), every user's first rating.
-    wrk_requests(url, spread_lines, CONCURRENCY, max(2.0, settings.duration_s))
+    # Each wrk run starts at the first line: run on from where the last one stopped
+    # until every film has been written once.
+    warmed = 0
+    while warmed < len(films):
+        warm = wrk_requests(url, spread_lines[warmed:], CONCURRENCY, max(2.0, settings.duration_s))
+        warmed += max(1, warm.requests)
     spread_runs, hot_runs = [], []
     for _ in range(settings.repeats):
         spread_runs.append(wrk_requests(url, spread_lines, CONCURRENCY, settings.duration_s))

@@ -52,18 +52,20 @@ begin
             perform ugc.apply_rating_delta(p_films[j], p_shards[j], p_scores[j], replaced[j]);
         end if;
     end loop;
-    return query
-        select s.pos::int,
-               coalesce(sum(f.score_sum), 0)::bigint, coalesce(sum(f.score_count), 0)::bigint,
-               coalesce(sum(f.d0), 0)::bigint, coalesce(sum(f.d1), 0)::bigint,
-               coalesce(sum(f.d2), 0)::bigint, coalesce(sum(f.d3), 0)::bigint,
-               coalesce(sum(f.d4), 0)::bigint, coalesce(sum(f.d5), 0)::bigint,
-               coalesce(sum(f.d6), 0)::bigint, coalesce(sum(f.d7), 0)::bigint,
-               coalesce(sum(f.d8), 0)::bigint, coalesce(sum(f.d9), 0)::bigint,
-               coalesce(sum(f.d10), 0)::bigint
-        from generate_subscripts(p_films, 1) as s(pos)
-        left join ugc.film_ratings f on f.film_id = p_films[s.pos]
-        group by s.pos;
+    -- One index lookup per write: a join on p_films[pos] is planned without
+    -- knowing the array, and a generic plan scans every film's summary.
+    for j in 1 .. items loop
+        return query
+            select j,
+                   coalesce(sum(f.score_sum), 0)::bigint, coalesce(sum(f.score_count), 0)::bigint,
+                   coalesce(sum(f.d0), 0)::bigint, coalesce(sum(f.d1), 0)::bigint,
+                   coalesce(sum(f.d2), 0)::bigint, coalesce(sum(f.d3), 0)::bigint,
+                   coalesce(sum(f.d4), 0)::bigint, coalesce(sum(f.d5), 0)::bigint,
+                   coalesce(sum(f.d6), 0)::bigint, coalesce(sum(f.d7), 0)::bigint,
+                   coalesce(sum(f.d8), 0)::bigint, coalesce(sum(f.d9), 0)::bigint,
+                   coalesce(sum(f.d10), 0)::bigint
+            from ugc.film_ratings f where f.film_id = p_films[j];
+    end loop;
 end
 $$;
 
