@@ -7,6 +7,7 @@ still serving, which the others do not need.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -18,6 +19,15 @@ from movies_grpc.health import add_health_and_reflection, set_serving
 log = logging.getLogger(__name__)
 
 
+def freeze_startup_heap() -> None:
+    """Moves everything alive at start-up (modules, descriptors, pools) out of the
+    garbage collector's reach. A full collection otherwise walks all of it: under
+    load one ran every few seconds and stopped the event loop for 50-77 ms, with
+    every call in flight waiting (docs/benchmarks.md, UGC); frozen, 4-15 ms."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_until_signalled(
     server: grpc.aio.Server, service_names: Sequence[str], address: str, grace_seconds: float
 ) -> None:
@@ -26,6 +36,7 @@ async def serve_until_signalled(
     calls finish within `grace_seconds`."""
     health = add_health_and_reflection(server, service_names)
     server.add_insecure_port(address)
+    freeze_startup_heap()
     await server.start()
     await set_serving(health, service_names, True)
     log.info("serving", extra={"address": address})
