@@ -8,7 +8,8 @@ Python time.
 Aggregates move in the same transaction as their rows. Each write locks the
 row it changes first and the aggregate row last, so the aggregate's lock (the
 one every writer of a popular film or review queues on) is held only for one
-statement and the commit.
+statement and the commit. Rating writes go in batches (migration 0005): all
+their rating rows first, then all their summary rows, each in sorted order.
 """
 
 from __future__ import annotations
