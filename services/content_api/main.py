@@ -14,7 +14,7 @@ from content_api.bootstrap import build_app
 from content_api.config import Settings
 from content_api.entrypoints.grpc_server import SERVICE_NAMES, generic_handlers, rpc_runner
 from content_api.service_layer.readiness import Readiness
-from movies_grpc import add_health_and_reflection, set_serving
+from movies_grpc import add_health_and_reflection, freeze_startup_heap, set_serving
 from movies_logging import configure
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         health = add_health_and_reflection(server, SERVICE_NAMES)
         address = f"{settings.grpc_host}:{settings.grpc_port}"
         server.add_insecure_port(address)
+        # Under cold reads full collections stopped the loop for 48-66 ms; frozen, 3 ms.
+        freeze_startup_heap()
         await server.start()
         readiness = Readiness(
             app.search,

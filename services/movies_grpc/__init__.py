@@ -12,7 +12,7 @@ from movies_grpc.runner import (
     lenient_parser,
     method_handlers,
 )
-from movies_grpc.serving import serve_until_signalled
+from movies_grpc.serving import freeze_startup_heap, serve_until_signalled
 
 __all__ = [
     "BAD_ENCODING",
@@ -24,6 +24,7 @@ __all__ = [
     "UndecodableRequest",
     "abort",
     "add_health_and_reflection",
+    "freeze_startup_heap",
     "lenient_parser",
     "method_handlers",
     "nearest",

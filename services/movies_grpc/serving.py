@@ -23,7 +23,8 @@ def freeze_startup_heap() -> None:
     """Moves everything alive at start-up (modules, descriptors, pools) out of the
     garbage collector's reach. A full collection otherwise walks all of it: under
     load one ran every few seconds and stopped the event loop for 50-77 ms, with
-    every call in flight waiting (docs/benchmarks.md, UGC); frozen, 4-15 ms."""
+    every call in flight waiting (docs/benchmarks.md, UGC); frozen, 4-15 ms. The
+    content API calls it too, before its own serve loop starts."""
     gc.collect()
     gc.freeze()
 
