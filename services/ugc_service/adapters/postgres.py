@@ -125,8 +125,7 @@ class PostgresStore:
         # Sorted by film, shard, user: every batch takes its row locks in one
         # order (the function's comment), so two batches never deadlock. The
         # sort is stable: a user's two writes of one film keep their order.
-        order = sorted(range(len(writes)), key=lambda i: writes[i][:3])
-        sent = [writes[i] for i in order]
+        sent = sorted(writes, key=lambda w: w[:3])
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 _PUT_RATINGS,
@@ -135,10 +134,8 @@ class PostgresStore:
                 [w.score for w in sent],
                 [w.shard for w in sent],
             )
-        summaries: list[Sequence[Any]] = [()] * len(writes)
-        for row in rows:
-            summaries[order[row[0] - 1]] = tuple(row)[1:]
-        return summaries
+        by_film = {str(row[0]): tuple(row)[1:] for row in rows}
+        return [by_film[w.film_id] for w in writes]
 
     async def delete_rating(self, film_id: str, user_id: str) -> None:
         async with self._pool.acquire() as conn:

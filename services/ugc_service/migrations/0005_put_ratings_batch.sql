@@ -1,7 +1,8 @@
--- Many rating writes in one transaction, and each film's summary after them.
+-- Many rating writes in one transaction, and the summary of each film they
+-- touched, after them (one row per film: a popular film's writes share it).
 -- The service sends the writes that arrive while earlier ones are in flight as
--- one call (adapters/postgres.py, RatingBatcher): one round trip, one commit and
--- one WAL flush for the lot, where each write alone paid all three.
+-- one call (adapters/batching.py, Batcher): one round trip, one commit and one
+-- WAL flush for the lot, where each write alone paid all three.
 --
 -- Locks are taken in two phases, each in the order of the arrays (the service
 -- sorts a batch by film, shard, user): every rating row first, then every
@@ -13,7 +14,7 @@
 create function ugc.put_ratings_summary(
     p_films uuid[], p_users uuid[], p_scores smallint[], p_shards smallint[]
 ) returns table (
-    item int, total bigint, n bigint,
+    rated_film uuid, total bigint, n bigint,
     c0 bigint, c1 bigint, c2 bigint, c3 bigint, c4 bigint, c5 bigint,
     c6 bigint, c7 bigint, c8 bigint, c9 bigint, c10 bigint
 )
@@ -24,6 +25,7 @@ declare
     changed boolean[] := array_fill(false, array[items]);
     replaced smallint[] := array_fill(null::smallint, array[items]);
     previous smallint;
+    film uuid;
 begin
     for j in 1 .. items loop
         loop
@@ -52,11 +54,11 @@ begin
             perform ugc.apply_rating_delta(p_films[j], p_shards[j], p_scores[j], replaced[j]);
         end if;
     end loop;
-    -- One index lookup per write: a join on p_films[pos] is planned without
-    -- knowing the array, and a generic plan scans every film's summary.
-    for j in 1 .. items loop
+    -- One index lookup per film: a join on the array is planned without knowing
+    -- it, and PL/pgSQL's generic plan then scans every film's summary.
+    for film in select distinct u.f from unnest(p_films) as u(f) loop
         return query
-            select j,
+            select film,
                    coalesce(sum(f.score_sum), 0)::bigint, coalesce(sum(f.score_count), 0)::bigint,
                    coalesce(sum(f.d0), 0)::bigint, coalesce(sum(f.d1), 0)::bigint,
                    coalesce(sum(f.d2), 0)::bigint, coalesce(sum(f.d3), 0)::bigint,
@@ -64,7 +66,7 @@ begin
                    coalesce(sum(f.d6), 0)::bigint, coalesce(sum(f.d7), 0)::bigint,
                    coalesce(sum(f.d8), 0)::bigint, coalesce(sum(f.d9), 0)::bigint,
                    coalesce(sum(f.d10), 0)::bigint
-            from ugc.film_ratings f where f.film_id = p_films[j];
+            from ugc.film_ratings f where f.film_id = film;
     end loop;
 end
 $$;
